@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both create .venv when missing and install the pinned dependencies.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RAW ?= ../shared/census2021/raw
+
+.PHONY: help demo test lint typecheck pytest sysdeps sysdeps-test reference-data clean
+
+help:
+	@echo "make demo            audit the bundled synthetic register into out/demo/"
+	@echo "make test            lint, type-check and run the test suite"
+	@echo "make reference-data  rebuild reference_data/ from $(RAW)"
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+sysdeps:
+	@scripts/ensure-system-libs.sh
+
+sysdeps-test:
+	@scripts/ensure-system-libs.sh --with-test-tools
+
+demo: $(STAMP) sysdeps
+	$(BIN)/inclusion-audit audit examples/riverside-forum-register.csv \
+		--reference examples/riverside-reference.csv \
+		--format json --format html --format pdf --output out/demo
+	@echo "Open out/demo/report.html (or report.pdf) to read the audit."
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) sysdeps-test
+	$(BIN)/python -m pytest -n 2
+
+test: lint typecheck pytest
+
+reference-data: $(STAMP)
+	$(BIN)/python scripts/build_reference_data.py --raw $(RAW) --out reference_data
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,44 @@
+"""Named exceptions raised by the library.
+
+Library code raises these; only the CLI and web layers turn them into messages
+and exit codes. Every message is a full sentence naming the file, row or column,
+the offending value and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class InclusionAuditError(Exception):
+    """Base class for every error the library raises on purpose."""
+
+
+class InputError(InclusionAuditError):
+    """The user's input (file, column, value or option) cannot be used."""
+
+
+class FileReadError(InputError):
+    """A file cannot be opened or parsed as a table."""
+
+
+class RegisterError(InputError):
+    """The participant register cannot be read or audited."""
+
+
+class ReferenceFileError(InputError):
+    """A reference population file is malformed."""
+
+
+class UnknownValuesError(RegisterError):
+    """Register answers that match no reference category."""
+
+
+class AreaNotFoundError(InputError):
+    """An area name or code matches no Census area, or matches several."""
+
+
+class EligibleAgeError(InputError):
+    """An eligible-age specification such as ``18+`` cannot be parsed."""
+
+
+class ReferenceDataError(InclusionAuditError):
+    """The shipped reference data is missing or fails its checksum."""

@@ -1,0 +1,17 @@
+"""Where the shipped data folders are: installed wheel first, then the repo checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def templates_dir() -> Path:
+    """The shipped ``report_templates/`` folder."""
+    override = os.environ.get("INCLUSION_AUDIT_TEMPLATES")
+    if override:
+        return Path(override)
+    installed = _PACKAGE / "_data" / "report_templates"
+    return installed if installed.is_dir() else _PACKAGE.parent / "report_templates"

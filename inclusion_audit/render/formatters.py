@@ -1,0 +1,94 @@
+"""Formatting filters for report templates: pure functions, tested by table."""
+
+from __future__ import annotations
+
+import math
+import re
+
+STATUS_WORDS = {
+    "under": "Under-represented",
+    "possible_under": "Possibly under-represented",
+    "ok": "In line with the area",
+    "possible_over": "Possibly over-represented",
+    "over": "Over-represented",
+    "insufficient_data": "Too few to tell",
+}
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def fmt_percent(value: float | None, digits: int = 1) -> str:
+    """A proportion as a percentage; tiny non-zero values are not shown as 0.
+
+    >>> fmt_percent(0.1234), fmt_percent(0.0004), fmt_percent(0), fmt_percent(None)
+    ('12.3%', '<0.1%', '0.0%', '—')
+    """
+    if value is None or not math.isfinite(value):
+        return "—"
+    smallest = 10 ** (-digits)
+    if 0 < value * 100 < smallest:
+        return f"<{smallest:.{digits}f}%"
+    return f"{value * 100:.{digits}f}%"
+
+
+def fmt_ratio(value: float | None) -> str:
+    """A representation ratio to two decimals.
+
+    >>> fmt_ratio(0.456), fmt_ratio(None)
+    ('0.46', '—')
+    """
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.2f}"
+
+
+def fmt_p(value: float | None) -> str:
+    """A p-value, with anything below 0.001 shown as such.
+
+    >>> fmt_p(0.0312), fmt_p(0.00001), fmt_p(None)
+    ('0.031', '<0.001', '—')
+    """
+    if value is None or not math.isfinite(value):
+        return "—"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def fmt_count(value: float | None) -> str:
+    """A count with thousands separators; fractional reference counts keep one decimal.
+
+    >>> fmt_count(1234), fmt_count(12.5), fmt_count(None)
+    ('1,234', '12.5', '—')
+    """
+    if value is None or not math.isfinite(value):
+        return "—"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def status_word(status: str) -> str:
+    """The plain-English label of a status.
+
+    >>> status_word("possible_under")
+    'Possibly under-represented'
+    """
+    return STATUS_WORDS.get(status, status)
+
+
+def md_escape(text: object) -> str:
+    """Escape text for Markdown so cell contents cannot add markup or HTML.
+
+    >>> md_escape("<script>|x*")
+    '\\\\<script\\\\>\\\\|x\\\\*'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+FILTERS = {
+    "percent": fmt_percent,
+    "ratio": fmt_ratio,
+    "p_value": fmt_p,
+    "count": fmt_count,
+    "status_word": status_word,
+    "md": md_escape,
+}

@@ -1,0 +1,181 @@
+"""The audit result: one typed, JSON-serialisable record of everything found.
+
+Renderers, the store and reviews read this and nothing else. The JSON form is
+documented in ``docs/result-schema.md``; bump ``SCHEMA_VERSION`` on any change
+that is not a pure addition.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+
+class Status(StrEnum):
+    """How a group's participation compares with its population share."""
+
+    UNDER = "under"
+    """Ratio below the under threshold and significant after adjustment."""
+    POSSIBLE_UNDER = "possible_under"
+    """Ratio below the under threshold but not significant: too few people to be sure."""
+    OK = "ok"
+    """Ratio between the two thresholds."""
+    POSSIBLE_OVER = "possible_over"
+    """Ratio above the over threshold but not significant."""
+    OVER = "over"
+    """Ratio above the over threshold and significant after adjustment."""
+    INSUFFICIENT_DATA = "insufficient_data"
+    """Fewer participants expected than the minimum: no verdict either way."""
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One category of one characteristic: participants against population.
+
+    ``*_share`` are proportions from 0 to 1 over participants with a known
+    answer; ``ratio`` is share / population_share; ``shortfall`` is a number of
+    people. Values that cannot be computed are None, never NaN.
+    """
+
+    category: str
+    count: int
+    share: float | None
+    share_ci_low: float | None
+    share_ci_high: float | None
+    population_count: float
+    population_share: float
+    expected_count: float
+    ratio: float | None
+    ratio_ci_low: float | None
+    ratio_ci_high: float | None
+    p_value: float | None
+    p_value_adjusted: float | None
+    status: Status
+    shortfall: int
+    share_if_unknown_in_group: float | None
+    share_if_unknown_not_in_group: float | None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ChiSquare:
+    """Pearson goodness of fit of the whole distribution against the census."""
+
+    statistic: float
+    df: int
+    p_value: float
+    min_expected_count: float
+
+
+@dataclass(frozen=True)
+class ReferenceInfo:
+    """Where a characteristic's population figures come from."""
+
+    source: str
+    base: str
+    universe: str
+    table: str | None = None
+    unit: str = "persons"
+    caveats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CharacteristicResult:
+    """The audit of one characteristic (one register column)."""
+
+    name: str
+    column: str
+    n_known: int
+    n_unknown: int
+    n_blank: int
+    n_declined: int
+    dissimilarity_index: float | None
+    chi_square: ChiSquare | None
+    groups: tuple[GroupResult, ...]
+    reference: ReferenceInfo
+
+    @property
+    def unknown_rate(self) -> float | None:
+        """Share of participants with a blank or declined answer."""
+        total = self.n_known + self.n_unknown
+        return self.n_unknown / total if total else None
+
+
+@dataclass(frozen=True)
+class NotAudited:
+    """A characteristic that could not be audited, with the reason."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RegisterInfo:
+    """What was read: file name (never its path), format and size."""
+
+    file: str
+    file_format: str
+    rows: int
+    columns_used: tuple[str, ...]
+    columns_ignored: int
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything an audit found, ready for JSON, reports and the store."""
+
+    tool_version: str
+    register: RegisterInfo
+    reference: str
+    settings: dict[str, Any]
+    n_participants: int
+    characteristics: tuple[CharacteristicResult, ...]
+    not_audited: tuple[NotAudited, ...] = ()
+    schema_version: str = field(default=SCHEMA_VERSION)
+
+    def groups_with_status(
+        self, *statuses: Status
+    ) -> list[tuple[CharacteristicResult, GroupResult]]:
+        """Every group with one of the statuses, largest shortfall first."""
+        found = [
+            (characteristic, group)
+            for characteristic in self.characteristics
+            for group in characteristic.groups
+            if group.status in statuses
+        ]
+        return sorted(found, key=lambda pair: (-pair[1].shortfall, pair[1].ratio or 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON-ready data (no NaN or infinity anywhere)."""
+        data = asdict(self)
+        ordered: dict[str, Any] = {
+            "schema_version": data.pop("schema_version"),
+            "tool": {"name": "inclusion-audit", "version": data.pop("tool_version")},
+        }
+        ordered.update(data)
+        for characteristic, raw in zip(
+            self.characteristics, ordered["characteristics"], strict=True
+        ):
+            raw["unknown_rate"] = characteristic.unknown_rate
+        finite: dict[str, Any] = _finite(ordered)
+        return finite
+
+    def to_json(self) -> str:
+        """The result as indented JSON text."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """Replace NaN and infinities by None, recursively, and tuples by lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

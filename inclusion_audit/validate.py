@@ -1,0 +1,104 @@
+"""Validate: checks on a harmonised register before any statistic is computed.
+
+Problems are collected across every column and reported together, so a user
+fixes their file once rather than once per error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from .errors import RegisterError, UnknownValuesError
+from .readers import Table, collect
+
+_MAX_VALUES_LISTED = 20
+_MAX_VALUE_LENGTH = 60
+
+
+def check_has_rows(table: Table, n_rows: int) -> None:
+    """A register must have at least one participant row."""
+    if n_rows == 0:
+        raise RegisterError(
+            f"register {table.name} has a header but no participant rows. "
+            "Check you exported the responses, not just the questions."
+        )
+
+
+def check_has_characteristics(
+    table: Table, matched: Mapping[str, str], wanted: Sequence[str]
+) -> None:
+    """At least one of the reference's characteristics must be a register column."""
+    if matched:
+        return
+    shown = ", ".join(repr(c) for c in list(table.columns)[:12])
+    more = " …" if len(table.columns) > 12 else ""
+    wanted_shown = ", ".join(repr(c) for c in list(wanted)[:12])
+    raise RegisterError(
+        f"register {table.name} has none of the reference's characteristics "
+        f"({wanted_shown}). Its columns are {shown}{more}. Rename the register's "
+        "columns to match the characteristic names (case and spaces do not matter)."
+    )
+
+
+def check_unmatched(
+    table: Table,
+    unmatched: Mapping[str, Mapping[str, int]],
+    categories: Mapping[str, Sequence[str]],
+) -> None:
+    """Every answer must be a known category, blank or a "prefer not to say".
+
+    ``unmatched`` maps a register column to its unplaced answers and their
+    counts; ``categories`` maps the column to the categories it may take.
+    Raises one ``UnknownValuesError`` listing every unplaced answer with its
+    row count and the first row it is on.
+    """
+    columns = {column: values for column, values in unmatched.items() if values}
+    if not columns:
+        return
+    total = sum(len(values) for values in columns.values())
+    lines = [
+        f"register {table.name}: {total} answer{'s' if total != 1 else ''} "
+        "match no reference category."
+    ]
+    for column, values in columns.items():
+        first_rows = _first_rows(table, column, list(values))
+        listed = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+        described = [
+            f"{_show(value)} ({_rows(count)}, first on row {first_rows.get(value, '?')})"
+            for value, count in listed[:_MAX_VALUES_LISTED]
+        ]
+        if len(listed) > _MAX_VALUES_LISTED:
+            described.append(f"and {len(listed) - _MAX_VALUES_LISTED} more")
+        lines.append(f"  column {column!r}: " + ", ".join(described))
+        allowed = ", ".join(_show(c) for c in categories.get(column, ()))
+        lines.append(f"    its categories are: {allowed}")
+    lines.append(
+        "Correct these answers in the register, or add the categories to the reference. "
+        "Blank and 'Prefer not to say' answers are counted as unknown."
+    )
+    raise UnknownValuesError("\n".join(lines))
+
+
+def _first_rows(table: Table, column: str, values: list[str]) -> dict[str, int]:
+    """Spreadsheet row of each value's first occurrence (the header is row 1)."""
+    found = collect(
+        table,
+        table.frame.select(pl.col(column).cast(pl.String))
+        .with_row_index("index")
+        .filter(pl.col(column).is_in(values))
+        .group_by(column)
+        .agg(pl.col("index").min()),
+    )
+    return {value: int(index) + 2 for value, index in found.iter_rows()}
+
+
+def _show(value: str) -> str:
+    """A value quoted for a terminal: control characters escaped, long ones cut."""
+    shown = repr(value)
+    return shown if len(shown) <= _MAX_VALUE_LENGTH else shown[: _MAX_VALUE_LENGTH - 1] + "…"
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"

@@ -1,0 +1,92 @@
+"""Reading registers as they come: encodings, delimiters, spreadsheets, Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from inclusion_audit.errors import FileReadError
+from inclusion_audit.readers import answer_counts, collect, read_table
+
+ROWS = [["Name", "Sex", "Ethnic group"], ["Zoë", "Female", "White"], ["José", "Male", ""]]
+
+
+def frame_of(path: Path) -> pl.DataFrame:
+    table = read_table(path)
+    return collect(table, table.frame)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_csv_encodings_and_delimiters(write_csv, delimiter: str, encoding: str) -> None:
+    path = write_csv("r.csv", ROWS, delimiter=delimiter, encoding=encoding)
+    frame = frame_of(path)
+    assert frame.columns == ["Name", "Sex", "Ethnic group"]
+    assert frame["Name"].to_list() == ["Zoë", "José"]
+    assert frame["Ethnic group"].to_list() == ["White", None]
+
+
+def test_every_column_is_text(write_csv) -> None:
+    path = write_csv("r.csv", [["Age", "Sex"], ["034", "Female"], ["18-24", "Male"]])
+    assert frame_of(path)["Age"].to_list() == ["034", "18-24"]
+
+
+def test_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "r.xlsx"
+    pl.DataFrame({"Age": [34, 71], "Sex": ["Female", "Male"]}).write_excel(path)
+    frame = frame_of(path)
+    assert frame["Sex"].to_list() == ["Female", "Male"]
+    assert frame["Age"].to_list() == ["34", "71"]
+
+
+def test_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "r.parquet"
+    pl.DataFrame({"Age": [34, None], "Sex": ["Female", "Male"]}).write_parquet(path)
+    assert frame_of(path)["Age"].to_list() == ["34", None]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.csv", None, "does not exist"),
+        ("empty.csv", b"", "is empty"),
+        ("register.docx", b"PK\x03\x04", "not supported"),
+        ("broken.xlsx", b"not a spreadsheet", "could not be read as a spreadsheet"),
+        ("broken.parquet", b"not parquet", "not a readable Parquet file"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(FileReadError, match=message) as caught:
+        read_table(path)
+    assert name in str(caught.value)
+
+
+def test_ragged_rows_are_explained(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("Sex,Age\nFemale,18-24,extra\n")
+    table = read_table(path)
+    with pytest.raises(FileReadError, match="more fields than the header"):
+        collect(table, table.frame)
+
+
+def test_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileReadError, match="is a folder"):
+        read_table(tmp_path)
+
+
+def test_answer_counts_counts_blanks_and_rows(write_csv) -> None:
+    path = write_csv("r.csv", [["Sex", "Age"], ["Female", "18-24"], ["Female", ""], ["", "18-24"]])
+    counts, rows = answer_counts(read_table(path), ["Sex", "Age"])
+    assert rows == 3
+    assert dict(counts["Sex"]) == {"Female": 2, None: 1}
+    assert dict(counts["Age"]) == {"18-24": 2, None: 1}
+
+
+def test_answer_counts_without_columns_still_counts_rows(write_csv) -> None:
+    path = write_csv("r.csv", [["Name"], ["a"], ["b"]])
+    assert answer_counts(read_table(path), []) == ({}, 2)

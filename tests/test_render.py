@@ -1,0 +1,157 @@
+"""Reports: structure, escaping, disclosure control, template overrides, PDF."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from inclusion_audit import audit_register, read_reference_csv
+from inclusion_audit.readers import read_table
+from inclusion_audit.render import RenderOptions, render
+from inclusion_audit.render.context import ReportContext, build_context
+from inclusion_audit.result import AuditResult
+
+from .conftest import REPO, register_rows
+
+GOLDEN = Path(__file__).parent / "golden"
+HOSTILE = "<script>alert(1)</script>"
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def example_result(example_register, example_reference) -> AuditResult:
+    return audit_register(read_table(example_register), read_reference_csv(example_reference))
+
+
+def structure(html: str) -> dict[str, object]:
+    soup = BeautifulSoup(html, "html.parser")
+    return {
+        "lang": soup.html["lang"],
+        "headings": [
+            (h.name, h.get_text(" ", strip=True)) for h in soup.find_all(["h1", "h2", "h3"])
+        ],
+        "tables": [
+            {
+                "caption": t.caption.get_text(" ", strip=True),
+                "columns": [th.get_text(" ", strip=True) for th in t.thead.find_all("th")],
+                "rows": [tr.th.get_text(" ", strip=True) for tr in t.tbody.find_all("tr")],
+            }
+            for t in soup.find_all("table")
+        ],
+    }
+
+
+def test_html_structure_matches_golden(example_result, update_golden) -> None:
+    html = render(example_result, "html").decode()
+    golden = GOLDEN / "example_report_structure.json"
+    found = json.loads(json.dumps(structure(html)))
+    if update_golden:
+        golden.write_text(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
+    assert found == json.loads(golden.read_text())
+
+
+def test_headings_are_in_order_and_tables_have_headers(example_result) -> None:
+    soup = BeautifulSoup(render(example_result, "html").decode(), "html.parser")
+    levels = [int(h.name[1]) for h in soup.find_all(["h1", "h2", "h3", "h4"])]
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(levels))
+    for table in soup.find_all("table"):
+        assert table.caption is not None
+        assert all(th.get("scope") in ("col", "row") for th in table.find_all("th"))
+
+
+def test_status_is_given_in_words(example_result) -> None:
+    soup = BeautifulSoup(render(example_result, "html").decode(), "html.parser")
+    statuses = {s.get_text() for s in soup.select("span.status")}
+    assert "Under-represented" in statuses
+
+
+def hostile_result(write_csv) -> AuditResult:
+    reference = write_csv(
+        "ref.csv",
+        [["characteristic", "category", "count"], [HOSTILE, FORMULA, 50], [HOSTILE, "B & <b>", 50]],
+    )
+    register = write_csv("register.csv", register_rows({HOSTILE: {FORMULA: 12, "B & <b>": 8}}))
+    return audit_register(read_table(register), read_reference_csv(reference))
+
+
+def test_hostile_strings_are_escaped_in_html(write_csv) -> None:
+    html = render(hostile_result(write_csv), "html").decode()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.find("script") is None and soup.find("b") is None
+
+
+def test_hostile_strings_are_escaped_in_markdown(write_csv) -> None:
+    markdown = render(hostile_result(write_csv), "md").decode()
+    assert "<script>" not in markdown and "\\<script\\>" in markdown
+
+
+def test_small_counts_are_suppressed_in_reports(write_csv) -> None:
+    reference = write_csv(
+        "ref.csv",
+        [
+            ["characteristic", "category", "count"],
+            ["sex", "Female", 50],
+            ["sex", "Male", 45],
+            ["sex", "Other", 5],
+        ],
+    )
+    register = write_csv(
+        "register.csv", register_rows({"sex": {"Female": 20, "Male": 17, "Other": 3}})
+    )
+    result = audit_register(read_table(register), read_reference_csv(reference))
+    soup = BeautifulSoup(render(result, "html").decode(), "html.parser")
+    cells = {
+        tr.th.get_text(strip=True): tr.find("td").get_text(strip=True)
+        for tr in soup.select("table.groups tbody tr")
+    }
+    # Other (3) is hidden, and Male (17) with it, or 3 = 40 - 20 - 17 could be worked out.
+    assert cells == {"Female": "20", "Male": "fewer than 5", "Other": "fewer than 5"}
+    assert "17" not in soup.select_one("table.groups").get_text()
+    internal = render(result, "html", RenderOptions(internal=True)).decode()
+    assert "Restricted:" in internal and ">3<" in internal
+    assert json.loads(render(result, "json"))["characteristics"][0]["groups"][2]["count"] == 3
+
+
+def test_template_override_extends_the_shipped_one(tmp_path, example_result) -> None:
+    (tmp_path / "base.html").write_text(
+        '{% extends "default:base.html" %}{% block masthead %}<p class="logo">Riverside Council'
+        "</p>{{ super() }}{% endblock %}"
+    )
+    html = render(example_result, "html", RenderOptions(template_dir=tmp_path)).decode()
+    assert '<p class="logo">Riverside Council</p>' in html and "Summary" in html
+
+
+def test_template_context_is_documented() -> None:
+    doc = (REPO / "docs" / "template-context.md").read_text()
+    for field in ReportContext.__dataclass_fields__.values():
+        assert f"`{field.name}`" in doc, f"{field.name} is not documented"
+        assert field.metadata.get("help"), f"{field.name} has no help text"
+
+
+def test_context_keys_are_the_contract(example_result) -> None:
+    context = build_context(example_result).as_dict()
+    assert set(context) == set(ReportContext.__dataclass_fields__)
+    assert next(g["status"] for g in context["missed"]) == "under"
+
+
+def test_pdf_has_the_sections_and_renders_to_pages(tmp_path, example_result) -> None:
+    assert shutil.which("pdftotext"), "poppler-utils is missing: run make test, which installs it"
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render(example_result, "pdf"))
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for section in ("Summary", "Who was missed", "Age", "Ethnic group", "Method", "Page 1 of"):
+        assert section in text
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "Tagged:          yes" in info
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert pages and all(p.stat().st_size > 1000 for p in pages)
