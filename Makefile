@@ -28,7 +28,7 @@ sysdeps-test:
 
 demo: $(STAMP) sysdeps
 	$(BIN)/inclusion-audit audit examples/riverside-forum-register.csv \
-		--reference examples/riverside-reference.csv \
+		--area Lambeth --eligible-age 16+ \
 		--format json --format html --format pdf --output out/demo
 	@echo "Open out/demo/report.html (or report.pdf) to read the audit."
 

@@ -28,7 +28,12 @@ ETHNIC = {
     "Other ethnic group": 2,
     "Prefer not to say": 3,
 }
-DISABILITY = {"Disabled": 9, "Not disabled": 86, "": 3, "Prefer not to say": 2}
+DISABILITY = {
+    "Disabled under the Equality Act": 9,
+    "Not disabled under the Equality Act": 86,
+    "": 3,
+    "Prefer not to say": 2,
+}
 COMMENTS = [
     "",
     "",

@@ -7,12 +7,14 @@ This is the only module that knows the order of the layers: read → harmonise
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from . import __version__, stats
 from .config import AuditConfig
 from .findings import classify
 from .harmonise import CategoryMatcher, HarmonisedColumn, harmonise_column, match_columns
+from .quotas import Quota, check_quotas
 from .readers import Table, answer_counts
 from .reference import NotAvailable, ReferenceCharacteristic, ReferenceSource
 from .result import (
@@ -28,25 +30,34 @@ from .validate import check_has_characteristics, check_has_rows, check_unmatched
 
 
 def audit_register(
-    table: Table, reference: ReferenceSource, config: AuditConfig | None = None
+    table: Table,
+    reference: ReferenceSource,
+    config: AuditConfig | None = None,
+    quotas: Sequence[Quota] = (),
 ) -> AuditResult:
-    """Audit a register against a reference population.
+    """Audit a register against a reference population, and check any quotas.
 
     Raises ``RegisterError`` (or its subclass ``UnknownValuesError``) when the
     register cannot be audited; nothing is computed from partial data.
     """
     config = config or AuditConfig()
     wanted = reference.characteristic_names()
-    matched = match_columns(table.columns, wanted, source=table.name)
-    check_has_characteristics(table, matched, wanted)
-    counts, n_rows = answer_counts(table, list(matched.values()))
+    quota_names = list(dict.fromkeys(q.characteristic for q in quotas))
+    all_matched = match_columns(table.columns, [*wanted, *quota_names], source=table.name)
+    matched = {name: column for name, column in all_matched.items() if name in wanted}
+    check_has_characteristics(table, all_matched, [*wanted, *quota_names])
+    columns = list(dict.fromkeys(all_matched.values()))
+    counts, n_rows = answer_counts(table, columns)
     check_has_rows(table, n_rows)
 
     not_audited = [
         NotAudited(name, "the register has no column for it")
-        for name in wanted
-        if name not in matched
+        for name in (wanted if reference.report_missing_columns else []) + quota_names
+        if name not in all_matched
     ]
+    quota_results = check_quotas(
+        quotas, {name: counts[column] for name, column in all_matched.items()}
+    )
     prepared: list[tuple[str, str, ReferenceCharacteristic, HarmonisedColumn]] = []
     unmatched: dict[str, dict[str, int]] = {}
     allowed: dict[str, list[str]] = {}
@@ -87,14 +98,15 @@ def audit_register(
             file=table.name,
             file_format=table.file_format,
             rows=n_rows,
-            columns_used=tuple(matched.values()),
-            columns_ignored=len(table.columns) - len(matched),
+            columns_used=tuple(columns),
+            columns_ignored=len(table.columns) - len(columns),
         ),
         reference=reference.description,
         settings=config.to_dict(),
         n_participants=n_rows,
         characteristics=tuple(characteristics),
         not_audited=tuple(not_audited),
+        quotas=tuple(quota_results),
     )
 
 

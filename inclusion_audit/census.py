@@ -506,6 +506,11 @@ def _area_caveats(index: _AreaIndex, areas: Sequence[Area]) -> list[str]:
 # Characteristics
 
 
+def known_characteristics() -> list[str]:
+    """Every characteristic name the reference data defines, for any area."""
+    return list(_store().catalogue)
+
+
 def available_characteristics(areas: Sequence[Area]) -> list[str]:
     """Characteristics :func:`census_profile` can give for these areas (all ages)."""
     store = _store()

@@ -7,6 +7,8 @@ inside the commands that need them.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -55,13 +57,30 @@ def cli() -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("register", type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("register", type=click.Path(path_type=Path))
+@click.option(
+    "--area",
+    "areas",
+    multiple=True,
+    metavar="AREA",
+    help="Census 2021 area to compare with: a code or name (repeat to add areas up).",
+)
+@click.option(
+    "--eligible-age",
+    metavar="SPEC",
+    help="Ages the event was open to, e.g. 16+, 18+ or 16-24 (with --area).",
+)
 @click.option(
     "--reference",
     "reference_file",
-    required=True,
     type=click.Path(path_type=Path),
-    help="Population to compare with: a CSV with columns characteristic,category,count.",
+    help="Population to compare with instead: a CSV with columns characteristic,category,count.",
+)
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(path_type=Path),
+    help="Quota file (category,name,min,max) to check, or a target population CSV.",
 )
 @click.option(
     "--format",
@@ -144,7 +163,10 @@ def cli() -> None:
 @_handle_errors
 def audit(
     register: Path,
-    reference_file: Path,
+    areas: tuple[str, ...],
+    eligible_age: str | None,
+    reference_file: Path | None,
+    targets_file: Path | None,
     formats: tuple[str, ...],
     output: str | None,
     confidence: float,
@@ -162,22 +184,23 @@ def audit(
 ) -> None:
     """Audit REGISTER (CSV, XLSX or Parquet; one row per participant) against a population.
 
-    Each register column named after a characteristic of the reference is
-    compared with it; other columns (names, emails, comments) are never read
-    into the results. Blank and "prefer not to say" answers count as unknown.
+    Compare with Census 2021 for an area (--area), a population file
+    (--reference) or the panel's own quotas (--targets). Each register column
+    named after a characteristic (age, sex, ethnic_group, disability, religion…)
+    is compared; other columns (names, emails, comments) are never read into
+    the results. Blank and "prefer not to say" answers count as unknown.
 
     \b
     Examples:
-      inclusion-audit audit register.csv --reference population.csv
-      inclusion-audit audit register.xlsx --reference population.csv -o report.html
-      inclusion-audit audit register.csv --reference population.csv \\
+      inclusion-audit audit register.csv --area Lambeth --eligible-age 16+ -o report.html
+      inclusion-audit audit register.xlsx --reference population.csv -o report.pdf
+      inclusion-audit audit panel.csv --targets quotas.csv --area "Tower Hamlets" \\
           --format json --format html --format pdf --output out/
     """
     from .audit import audit_register
     from .config import AuditConfig
     from .outputs import choose_formats, plan_outputs, write_atomic
     from .readers import read_table
-    from .reference import read_reference_csv
     from .render import FILE_NAMES, RenderOptions, render
 
     chosen = choose_formats(formats, output)
@@ -190,14 +213,12 @@ def audit(
         over_threshold=over_threshold,
         min_expected=min_expected,
     )
-    reference = read_reference_csv(reference_file)
-    result = audit_register(read_table(register), reference, config)
+    reference, quotas = _reference_for(areas, eligible_age, reference_file, targets_file)
+    result = audit_register(read_table(register), reference, config, quotas)
     options = RenderOptions(
         template_dir=template_dir, title=title, suppress_below=suppress_below, internal=internal
     )
-    rendered = [
-        (destination, render(result, file_format, options)) for file_format, destination in plan
-    ]
+    rendered = [(path, render(result, file_format, options)) for file_format, path in plan]
     for destination, data in rendered:
         if destination is None:
             sys.stdout.buffer.write(data)
@@ -208,6 +229,182 @@ def audit(
         _print_summary(result, [d for d, _ in rendered if d is not None])
     if fail_on_under and result.groups_with_status(_status("under")):
         sys.exit(EXIT_FINDINGS)
+
+
+def _reference_for(
+    areas: tuple[str, ...],
+    eligible_age: str | None,
+    reference_file: Path | None,
+    targets_file: Path | None,
+) -> tuple[Any, list[Any]]:
+    """The population to compare with, and any quotas, from the audit's options."""
+    from .quotas import read_targets
+
+    if areas and reference_file:
+        raise click.UsageError("give either --area or --reference, not both.")
+    if eligible_age and not areas:
+        raise click.UsageError(
+            "--eligible-age goes with --area (a reference file has its own base)."
+        )
+    targets, quotas = read_targets(targets_file) if targets_file else (None, [])
+    if areas:
+        from . import census
+        from .reference import CensusReference
+
+        age = census.parse_age_range(eligible_age) if eligible_age else None
+        return CensusReference(tuple(census.resolve_areas(areas)), age), quotas
+    if reference_file:
+        from .reference import read_reference_csv
+
+        return read_reference_csv(reference_file), quotas
+    if targets is not None:
+        return targets, quotas
+    raise click.UsageError(
+        "say what to compare with: --area AREA (Census 2021), --reference FILE or --targets FILE."
+    )
+
+
+@cli.group(context_settings=CONTEXT)
+def reference() -> None:
+    """Census 2021 reference data shipped with the tool: areas and their populations.
+
+    \b
+    Examples:
+      inclusion-audit reference areas --type ltla
+      inclusion-audit reference show Lambeth --eligible-age 16+
+      inclusion-audit reference show "Tower Hamlets" --format csv > population.csv
+    """
+
+
+@reference.command("areas", context_settings=CONTEXT)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    help="Only areas of this type: country, region, ltla, ltla23, ward, lgd (repeatable).",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table"
+)
+@_handle_errors
+def reference_areas(types: tuple[str, ...], output_format: str) -> None:
+    """List every area with its code, name, type and population (all usual residents)."""
+    from . import census
+
+    rows = [
+        {"code": a.code, "name": a.name, "type": a.type, "population": a.population}
+        for a in census.list_areas(list(types) or None)
+    ]
+    _emit_rows(rows, output_format, ["code", "name", "type", "population"])
+
+
+@reference.command("show", context_settings=CONTEXT)
+@click.argument("areas", nargs=-1, required=True)
+@click.option(
+    "--characteristic",
+    "characteristics",
+    multiple=True,
+    help="Only this characteristic (repeatable). Default: every one the area has.",
+)
+@click.option("--eligible-age", metavar="SPEC", help="Population base: 16+, 18+, 16-24, all…")
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table"
+)
+@_handle_errors
+def reference_show(
+    areas: tuple[str, ...],
+    characteristics: tuple[str, ...],
+    eligible_age: str | None,
+    output_format: str,
+) -> None:
+    """Show the Census 2021 population of AREA (a code or name; several add up).
+
+    The csv format writes characteristic,category,count: a file ready for
+    `audit --reference` that can be edited first.
+    """
+    from . import census
+
+    found = census.resolve_areas(areas)
+    age = census.parse_age_range(eligible_age) if eligible_age else None
+    known = census.known_characteristics()
+    unknown = [c for c in characteristics if c not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)} is not a Census characteristic; choose from {', '.join(known)}.",
+            param_hint="--characteristic",
+        )
+    profiles, missing = [], []
+    for name in characteristics or census.available_characteristics(found):
+        try:
+            profiles.append(census.census_profile(found, name, age))
+        except census.CharacteristicNotAvailableError as error:
+            missing.append({"name": name, "reason": error.reason})
+    if output_format == "json":
+        document = {
+            "areas": [{"code": a.code, "name": a.name} for a in found],
+            "characteristics": [
+                {
+                    "name": p.name,
+                    "base": p.base,
+                    "universe": p.universe,
+                    "table": p.table,
+                    "unit": p.unit,
+                    "categories": [{"category": c, "count": n} for c, n in p.categories.items()],
+                    "not_answered": p.not_answered,
+                    "caveats": list(p.caveats),
+                }
+                for p in profiles
+            ],
+            "not_available": missing,
+        }
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    rows = [
+        {"characteristic": p.name, "category": c, "count": _number(n)}
+        for p in profiles
+        for c, n in p.categories.items()
+    ]
+    if output_format == "csv":
+        _emit_rows(rows, "csv", ["characteristic", "category", "count"])
+        return
+    click.echo(", ".join(f"{a.name} ({a.code})" for a in found))
+    for profile in profiles:
+        total = sum(profile.categories.values())
+        click.echo(f"\n{profile.name}: {profile.base}")
+        width = max(len(c) for c in profile.categories)
+        for category, count in profile.categories.items():
+            share = count / total if total else 0.0
+            click.echo(f"  {category:<{width}}  {count:>12,.0f}  {share:6.1%}")
+        if profile.not_answered is not None:
+            click.echo(f"  (not answered: {profile.not_answered:,.0f}, not in the shares)")
+        for caveat in profile.caveats:
+            click.echo(f"  note: {caveat}")
+    for item in missing:
+        click.echo(f"\n{item['name']}: not available ({item['reason']})")
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _emit_rows(rows: list[dict[str, Any]], output_format: str, columns: list[str]) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif output_format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        widths = {c: max([len(c), *(len(_cell(r[c])) for r in rows)]) for c in columns}
+        click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+        for row in rows:
+            click.echo("  ".join(_cell(row[c]).ljust(widths[c]) for c in columns).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _status(name: str) -> Any:
@@ -243,6 +440,17 @@ def _print_summary(result: Any, written: list[Path]) -> None:
         click.echo("No group is under-represented by the thresholds used.", err=True)
     for item in result.not_audited:
         click.echo(f"Not audited: {item.name} ({item.reason}).", err=True)
+    if result.quotas:
+        missed = [q for q in result.quotas if not q.met]
+        click.echo(
+            f"Quotas met: {len(result.quotas) - len(missed)} of {len(result.quotas)}.", err=True
+        )
+        for quota in missed:
+            click.echo(
+                f"  {quota.characteristic}: {quota.category} has {quota.count}, "
+                f"quota {quota.minimum}-{quota.maximum}",
+                err=True,
+            )
     for path in written:
         click.echo(f"Wrote {path}", err=True)
 

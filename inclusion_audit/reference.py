@@ -16,8 +16,16 @@ from typing import Protocol
 
 import polars as pl
 
+from . import census
 from .errors import FileReadError, ReferenceFileError
-from .harmonise import check_categories, column_key
+from .harmonise import (
+    CategoryMatcher,
+    check_categories,
+    column_key,
+    is_declined,
+    parse_age_band,
+    parse_age_years,
+)
 from .readers import collect, read_table
 
 REQUIRED_COLUMNS = ("characteristic", "category", "count")
@@ -58,6 +66,15 @@ class ReferenceSource(Protocol):
         """What the reference is, for reports: "Lambeth, residents aged 16+"."""
         ...
 
+    @property
+    def report_missing_columns(self) -> bool:
+        """Whether a characteristic without a register column is worth a "not audited" line.
+
+        True for a user's file, where every row is something they meant to audit;
+        False for the Census, which offers far more than any one form asks.
+        """
+        ...
+
     def characteristic_names(self) -> list[str]:
         """Characteristics this reference may provide."""
         ...
@@ -77,6 +94,7 @@ class CustomReference:
 
     description: str
     characteristics: dict[str, ReferenceCharacteristic] = field(default_factory=dict)
+    report_missing_columns: bool = True
 
     def characteristic_names(self) -> list[str]:
         """Characteristics in the file, in file order."""
@@ -190,3 +208,125 @@ def _check_distribution(name: str, categories: dict[str, float], path: Path) -> 
     problems = check_categories(list(categories))
     if problems:
         raise ReferenceFileError(f"reference file {path}: {name!r}: {problems[0]}.")
+
+
+# Bands for registers that hold ages in whole years, as most council forms band them.
+DEFAULT_AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("16-24", 16, 24),
+    ("25-34", 25, 34),
+    ("35-44", 35, 44),
+    ("45-54", 45, 54),
+    ("55-64", 55, 64),
+    ("65-74", 65, 74),
+    ("75+", 75, None),
+)
+
+
+@dataclass(frozen=True)
+class CensusReference:
+    """Census 2021 figures for one or more areas, optionally for eligible ages only."""
+
+    areas: tuple[census.Area, ...]
+    eligible_age: census.AgeRange | None = None
+    report_missing_columns: bool = False
+
+    @property
+    def description(self) -> str:
+        """E.g. "Census 2021 for Lambeth (E09000022), residents aged 16+"."""
+        names = " + ".join(f"{a.name} ({a.code})" for a in self.areas)
+        ages = ""
+        if self.eligible_age is not None and not self.eligible_age.is_all_ages:
+            ages = f", residents aged {self.eligible_age.label}"
+        return f"Census 2021 for {names}{ages}"
+
+    def characteristic_names(self) -> list[str]:
+        """Every characteristic the reference data knows, so a register column for one
+        the area lacks is reported as not audited, with the reason."""
+        return census.known_characteristics()
+
+    def profile(self, name: str, answers: Sequence[str]) -> ReferenceCharacteristic | NotAvailable:
+        """The Census distribution, in the register's own age bands for age."""
+        try:
+            if name == "age":
+                found = census.age_profile(
+                    self.areas, age_bands_for(answers, self.eligible_age), self.eligible_age
+                )
+            elif name == "ethnic_group" and _fits_only_broad_groups(self.areas, answers):
+                found = census.census_profile(self.areas, "ethnic_group_broad", self.eligible_age)
+                found = _renamed(
+                    found,
+                    "ethnic_group",
+                    "Compared at the 5 high-level ethnic "
+                    "groups, because the register's answers use those groups.",
+                )
+            else:
+                found = census.census_profile(self.areas, name, self.eligible_age)
+        except census.CharacteristicNotAvailableError as error:
+            return NotAvailable(name, error.reason)
+        return ReferenceCharacteristic(
+            name=name,
+            categories=found.categories,
+            base=found.base,
+            universe=found.universe,
+            source=self.description,
+            table=found.table,
+            unit=found.unit,
+            not_answered=found.not_answered,
+            caveats=found.caveats,
+        )
+
+
+def age_bands_for(
+    answers: Sequence[str], eligible_age: census.AgeRange | None
+) -> list[tuple[str, int, int | None]]:
+    """The age bands a register uses, so the Census is cut the same way.
+
+    Bands written in the register ("18-24", "18 to 24", "75+", "Under 18") are used
+    as they are, each band once under its first label. A register of ages in whole
+    years gets 16-24, 25-34, …, 75+, with "Under 16" in front when it holds younger
+    people and the eligible ages allow them.
+    """
+    bands: dict[tuple[int, int | None], str] = {}
+    years: list[int] = []
+    for answer in answers:
+        if not answer.strip() or is_declined(answer):
+            continue
+        band = parse_age_band(answer)
+        if band is not None:
+            bands.setdefault(band, answer.strip())
+        elif (age := parse_age_years(answer)) is not None:
+            years.append(age)
+    if bands:
+        return [(label, low, high) for (low, high), label in sorted(bands.items())]
+    result = list(DEFAULT_AGE_BANDS)
+    youngest_allowed = eligible_age.low if eligible_age is not None else 0
+    if years and min(years) < 16 and youngest_allowed < 16:
+        result.insert(0, ("Under 16", 0, 15))
+    return result
+
+
+def _fits_only_broad_groups(areas: Sequence[census.Area], answers: Sequence[str]) -> bool:
+    """True when every placeable answer is one of the 5 high-level ethnic groups."""
+    try:
+        broad = census.census_profile(areas, "ethnic_group_broad")
+        detailed = census.census_profile(areas, "ethnic_group")
+    except census.CharacteristicNotAvailableError:
+        return False
+    broad_matcher = CategoryMatcher(list(broad.categories))
+    detailed_matcher = CategoryMatcher(list(detailed.categories))
+    return not any(detailed_matcher.match(a) for a in answers) and any(
+        broad_matcher.match(a) for a in answers
+    )
+
+
+def _renamed(profile: census.CensusProfile, name: str, caveat: str) -> census.CensusProfile:
+    return census.CensusProfile(
+        name=name,
+        base=profile.base,
+        universe=profile.universe,
+        table=profile.table,
+        categories=profile.categories,
+        not_answered=profile.not_answered,
+        caveats=(caveat, *profile.caveats),
+        unit=profile.unit,
+    )

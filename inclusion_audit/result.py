@@ -115,6 +115,20 @@ class NotAudited:
 
 
 @dataclass(frozen=True)
+class QuotaResult:
+    """A quota from a targets file and how the panel stands against it."""
+
+    characteristic: str
+    category: str
+    minimum: int
+    maximum: int
+    count: int
+    met: bool
+    gap: int
+    """People missing (negative) or over the maximum (positive); 0 when met."""
+
+
+@dataclass(frozen=True)
 class RegisterInfo:
     """What was read: file name (never its path), format and size."""
 
@@ -136,6 +150,7 @@ class AuditResult:
     n_participants: int
     characteristics: tuple[CharacteristicResult, ...]
     not_audited: tuple[NotAudited, ...] = ()
+    quotas: tuple[QuotaResult, ...] = ()
     schema_version: str = field(default=SCHEMA_VERSION)
 
     def groups_with_status(

@@ -60,7 +60,7 @@ def check_unmatched(
     total = sum(len(values) for values in columns.values())
     lines = [
         f"register {table.name}: {total} answer{'s' if total != 1 else ''} "
-        "match no reference category."
+        f"{'match' if total != 1 else 'matches'} no reference category."
     ]
     for column, values in columns.items():
         first_rows = _first_rows(table, column, list(values))

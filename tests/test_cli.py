@@ -141,7 +141,7 @@ def test_bad_register_writes_nothing(runner, tmp_path, write_csv, example_refere
         (lambda p: p.write_text(""), "is empty"),
         (lambda p: p.write_text("Name,Email\nA,a@example.org\n"), "none of the reference's"),
         (lambda p: p.write_text("Sex,Age\n"), "no participant rows"),
-        (lambda p: p.write_bytes(b"Sex\nFemale\n\xff\xfeMale\n"), "match no reference category"),
+        (lambda p: p.write_bytes(b"Sex\nFemale\n\xff\xfeMale\n"), "matches no reference category"),
     ],
 )
 def test_bad_registers(runner, tmp_path, example_reference, make, message) -> None:
