@@ -160,6 +160,7 @@ def _draft_characteristic(
             table=profile.table,
             unit=profile.unit,
             caveats=profile.caveats,
+            attribution=profile.attribution,
         ),
     }
 

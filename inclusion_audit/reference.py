@@ -48,6 +48,7 @@ class ReferenceCharacteristic:
     unit: str = "persons"
     not_answered: float | None = None
     caveats: tuple[str, ...] = ()
+    attribution: str | None = None
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,18 @@ class CensusReference:
             unit=found.unit,
             not_answered=found.not_answered,
             caveats=found.caveats,
+            attribution=self.attribution,
         )
+
+    @property
+    def attribution(self) -> str:
+        """The licence line the Open Government Licence asks every use to carry."""
+        lines = census.reference_manifest()["licence"]["attribution"]
+        ons, nisra = lines[0], lines[1]
+        northern_ireland = [a.code.startswith("N") for a in self.areas]
+        if all(northern_ireland):
+            return str(nisra)
+        return f"{ons} {nisra}" if any(northern_ireland) else str(ons)
 
 
 def age_bands_for(

@@ -82,6 +82,7 @@ class ReferenceInfo:
     table: str | None = None
     unit: str = "persons"
     caveats: tuple[str, ...] = ()
+    attribution: str | None = None
 
 
 @dataclass(frozen=True)
