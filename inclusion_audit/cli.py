@@ -86,13 +86,13 @@ def cli() -> None:
     "--format",
     "formats",
     multiple=True,
-    type=click.Choice(["json", "html", "md", "pdf"]),
+    type=click.Choice(["json", "html", "md", "pdf", "csv"]),
     help="Output format; repeat for several. Default: from --output's suffix, else json.",
 )
 @click.option(
     "--output",
     "-o",
-    help="File for one format, folder for several, or - for standard output (json, md).",
+    help="File for one format, folder for several, or - for standard output (not pdf).",
 )
 @click.option(
     "--confidence",

@@ -15,8 +15,15 @@ from pathlib import Path
 from .errors import InputError
 
 STDOUT = "-"
-_SUFFIX_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "md", ".pdf": "pdf"}
-_TEXT_FORMATS = ("json", "md", "html")
+_SUFFIX_FORMATS = {
+    ".json": "json",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "md",
+    ".pdf": "pdf",
+    ".csv": "csv",
+}
+_TEXT_FORMATS = ("json", "md", "html", "csv")
 
 
 class OutputError(InputError):

@@ -155,3 +155,103 @@ def test_pdf_has_the_sections_and_renders_to_pages(tmp_path, example_result) -> 
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert pages and all(p.stat().st_size > 1000 for p in pages)
+
+
+def test_every_characteristic_has_an_accessible_chart(example_result) -> None:
+    soup = BeautifulSoup(render(example_result, "html").decode(), "html.parser")
+    sections = soup.select("section.characteristic")
+    assert len(sections) == len(example_result.characteristics)
+    for section, characteristic in zip(sections, example_result.characteristics, strict=True):
+        svg = section.select_one("figure.chart svg")
+        assert svg is not None and svg["role"] == "img"
+        title_id, desc_id = svg["aria-labelledby"].split()
+        desc = svg.find(id=desc_id).get_text()
+        assert svg.find(id=title_id).get_text()
+        for group in characteristic.groups:
+            assert group.category in desc
+        # Hatched area bars: colour is not the only cue.
+        assert svg.find("pattern") is not None
+
+
+def test_chart_bars_are_proportional(example_result) -> None:
+    from inclusion_audit.render.charts import PLOT_WIDTH, share_chart
+
+    data = example_result.to_dict()["characteristics"][0]
+    chart = share_chart(data, 5)
+    top = float(chart.ticks[-1][1].rstrip("%")) / 100
+    for row, group in zip(chart.rows, data["groups"], strict=True):
+        assert row.area_width == pytest.approx(PLOT_WIDTH * group["population_share"] / top)
+        assert row.participant_width == pytest.approx(PLOT_WIDTH * group["share"] / top)
+        assert row.ci_low_x <= row.participant_width <= row.ci_high_x
+
+
+def test_summary_sections_and_empty_actions(example_result) -> None:
+    soup = BeautifulSoup(render(example_result, "html").decode(), "html.parser")
+    summary = soup.select_one("section.summary")
+    headings = [h.get_text() for h in summary.find_all("h3")]
+    assert headings[:3] == [
+        "Who was missed",
+        "What to do next",
+        "Overall similarity and completeness",
+    ]
+    assert "does not yet link the gaps to barriers" in summary.select_one(".empty-state").get_text()
+    missed = [li.get_text() for li in summary.select("ul.missed li")]
+    assert missed[0].startswith("25-34 (age): under-represented")
+    quality = soup.select_one("section.data-quality")
+    assert "240 rows were read" in quality.get_text()
+
+
+def test_long_tables_are_summarised(write_csv) -> None:
+    categories = [f"Group {i:02d}" for i in range(30)]
+    reference = write_csv(
+        "ref.csv",
+        [["characteristic", "category", "count"], *[["group", c, 100] for c in categories]],
+    )
+    counts = dict.fromkeys(categories, 20)
+    counts["Group 00"] = 0
+    register = write_csv("register.csv", register_rows({"group": counts}))
+    result = audit_register(read_table(register), read_reference_csv(reference))
+    soup = BeautifulSoup(render(result, "html").decode(), "html.parser")
+    rows = soup.select("table.groups tbody tr")
+    assert [r.th.get_text() for r in rows] == ["Group 00"]
+    assert "29 other groups" in soup.select_one("section.characteristic p.note").get_text()
+    assert soup.select_one("section.characteristic figure") is None
+
+
+def test_csv_is_disclosure_controlled_and_formula_safe(write_csv) -> None:
+    import csv as csv_module
+    import io
+
+    reference = write_csv(
+        "ref.csv",
+        [
+            ["characteristic", "category", "count"],
+            ["sex", FORMULA, 50],
+            ["sex", "Male", 45],
+            ["sex", "X", 5],
+        ],
+    )
+    register = write_csv("register.csv", register_rows({"sex": {FORMULA: 20, "Male": 17, "X": 3}}))
+    result = audit_register(read_table(register), read_reference_csv(reference))
+    data = render(result, "csv")
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv_module.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0]["category"] == "'" + FORMULA
+    assert [r["count"] for r in rows] == ["20", "", ""]
+    assert [r["suppressed"] for r in rows] == ["False", "True", "True"]
+    internal = render(result, "csv", RenderOptions(internal=True)).decode("utf-8-sig")
+    assert [r["count"] for r in csv_module.DictReader(io.StringIO(internal))] == ["20", "17", "3"]
+
+
+def test_pdf_first_page_is_the_summary(tmp_path, example_result) -> None:
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render(example_result, "pdf"))
+    first = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for heading in ("Summary", "Who was missed", "What to do next", "Overall similarity"):
+        assert heading in first
+    assert "Method" not in first

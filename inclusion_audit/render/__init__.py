@@ -8,6 +8,8 @@ asked for because it takes most of a second to load.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,14 +24,21 @@ from jinja2 import (
     select_autoescape,
 )
 
+from ..disclosure import suppress_small_counts
 from ..errors import InputError
 from ..paths import templates_dir
 from ..result import AuditResult
 from .context import build_context
 from .formatters import FILTERS
 
-FORMATS = ("json", "html", "md", "pdf")
-FILE_NAMES = {"json": "audit.json", "html": "report.html", "md": "report.md", "pdf": "report.pdf"}
+FORMATS = ("json", "html", "md", "pdf", "csv")
+FILE_NAMES = {
+    "json": "audit.json",
+    "html": "report.html",
+    "md": "report.md",
+    "pdf": "report.pdf",
+    "csv": "groups.csv",
+}
 
 
 @dataclass(frozen=True)
@@ -75,12 +84,62 @@ def render(result: AuditResult, file_format: str, options: RenderOptions | None 
         return _render_template("report.md", result, options).encode("utf-8")
     if file_format == "pdf":
         return html_to_pdf(render_html(result, options))
+    if file_format == "csv":
+        return groups_csv(result, options).encode("utf-8-sig")
     raise ValueError(f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}")
 
 
 def render_html(result: AuditResult, options: RenderOptions) -> str:
     """The HTML report."""
     return _render_template("report.html", result, options)
+
+
+GROUP_COLUMNS = (
+    "characteristic",
+    "category",
+    "count",
+    "share",
+    "share_ci_low",
+    "share_ci_high",
+    "population_count",
+    "population_share",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "p_value",
+    "p_value_adjusted",
+    "status",
+    "shortfall",
+    "suppressed",
+)
+
+
+def groups_csv(result: AuditResult, options: RenderOptions) -> str:
+    """Every group of every characteristic as one table, for spreadsheets.
+
+    Disclosure control applies as in the reports (hidden values are empty
+    cells), and text cells that a spreadsheet would run as a formula are
+    defused with a leading apostrophe. Written with a BOM so Excel reads UTF-8.
+    """
+    threshold = 0 if options.internal else options.suppress_below
+    shown = suppress_small_counts(result.to_dict(), threshold)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(GROUP_COLUMNS)
+    for characteristic in shown["characteristics"]:
+        for group in characteristic["groups"]:
+            row = {"characteristic": characteristic["name"], **group}
+            writer.writerow([_csv_cell(row.get(column)) for column in GROUP_COLUMNS])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    """Empty for null; text that starts like a formula gets a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def html_to_pdf(html: str) -> bytes:

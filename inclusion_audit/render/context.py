@@ -13,6 +13,7 @@ from typing import Any
 
 from ..disclosure import suppress_small_counts
 from ..result import AuditResult, Status
+from .charts import Chart, share_chart
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,18 @@ class ReportContext:
     )
     suppression_threshold: int = field(
         metadata={"help": "Counts from 1 to this minus 1 are hidden (0 when restricted)."}
+    )
+    charts: dict[str, Chart] = field(
+        metadata={
+            "help": "Share chart geometry per characteristic name (inclusion_audit.render."
+            "charts.Chart), drawn by the `share_chart` macro in _chart.html."
+        }
+    )
+    actions: list[dict[str, Any]] = field(
+        metadata={
+            "help": "The most useful outreach actions, best first (empty until the audit "
+            "links gaps to barriers; the summary then shows an empty-state message)."
+        }
     )
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,4 +88,6 @@ def build_context(
         missed=missed,
         restricted=internal,
         suppression_threshold=threshold,
+        charts={c["name"]: share_chart(c, threshold) for c in shown["characteristics"]},
+        actions=[],
     )
