@@ -42,9 +42,41 @@ def choose_formats(formats: Sequence[str], output: str | None) -> list[str]:
 
 
 def plan_outputs(
+    formats: Sequence[str],
+    output: str | None,
+    file_names: dict[str, str],
+    inputs: Sequence[Path] = (),
+) -> list[tuple[str, Path | None]]:
+    """Pair each format with its destination; ``None`` means standard output.
+
+    A destination may not be one of the ``inputs`` (the register, the reference),
+    nor anything but a regular file, and a single file's suffix must fit its format.
+    """
+    plan = _plan(formats, output, file_names)
+    protected = {_identity(p) for p in inputs if p.exists()}
+    for _, destination in plan:
+        if destination is None:
+            continue
+        if destination.exists() and _identity(destination) in protected:
+            raise OutputError(
+                f"--output {destination} is one of the input files; writing there would "
+                "destroy it. Choose another name."
+            )
+        if destination.exists() and not destination.is_file():
+            raise OutputError(
+                f"--output {destination} exists and is not a regular file. Choose another name."
+            )
+    return plan
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino
+
+
+def _plan(
     formats: Sequence[str], output: str | None, file_names: dict[str, str]
 ) -> list[tuple[str, Path | None]]:
-    """Pair each format with its destination; ``None`` means standard output."""
     if output is None or output == STDOUT:
         if len(formats) > 1:
             raise OutputError(
@@ -71,7 +103,12 @@ def plan_outputs(
             )
         return [(f, target / file_names[f]) for f in formats]
     expected = _SUFFIX_FORMATS.get(target.suffix.lower())
-    if expected is not None and expected != formats[0]:
+    if expected is None:
+        raise OutputError(
+            f"--output {output} has no known suffix. Name the file for its format, e.g. "
+            f"{target.with_suffix('.' + formats[0]).name}, or give a folder ending in /."
+        )
+    if expected != formats[0]:
         raise OutputError(
             f"--output {output} ends in {target.suffix} but the format is {formats[0]}. "
             f"Use a .{formats[0]} file name or --format {expected}."
@@ -79,8 +116,29 @@ def plan_outputs(
     return [(formats[0], target)]
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file in the same folder."""
+def write_all(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Write several files all or none: every temporary first, then the renames.
+
+    Raises ``OutputError`` naming the path when a folder cannot be made or
+    written to; no temporary file is left behind.
+    """
+    temporaries: list[tuple[str, Path]] = []
+    try:
+        for path, data in files:
+            temporaries.append((_write_temporary(path, data), path))
+        for temporary, path in temporaries:
+            os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(
+            f"could not write {error.filename or path}: {error.strerror or error}. Check the "
+            "folder exists, is a folder, and you may write to it."
+        ) from error
+    finally:
+        for temporary, _ in temporaries:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def _write_temporary(path: Path, data: bytes) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -88,7 +146,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             stream.write(data)
         # mkstemp makes the file private; a report is meant to be opened by others.
         os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return temporary

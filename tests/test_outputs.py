@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from inclusion_audit.outputs import OutputError, choose_formats, plan_outputs, write_atomic
+from inclusion_audit.outputs import OutputError, choose_formats, plan_outputs, write_all
 from inclusion_audit.render import FILE_NAMES
 
 
@@ -43,8 +43,8 @@ def test_several_formats_cannot_share_a_file(tmp_path: Path) -> None:
 
 def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path: Path) -> None:
     target = tmp_path / "deep" / "report.html"
-    write_atomic(target, b"one")
-    write_atomic(target, b"two")
+    write_all([(target, b"one")])
+    write_all([(target, b"two")])
     assert target.read_bytes() == b"two"
     assert [p.name for p in target.parent.iterdir()] == ["report.html"]
     assert oct(target.stat().st_mode & 0o777) == "0o644"
@@ -58,7 +58,26 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
         raise OSError("disk full")
 
     monkeypatch.setattr("os.replace", explode)
-    with pytest.raises(OSError, match="disk full"):
-        write_atomic(target, b"new")
+    with pytest.raises(OutputError, match="disk full"):
+        write_all([(target, b"new"), (tmp_path / "audit.json", b"{}")])
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_unwritable_destination_is_an_input_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match="could not write"):
+        write_all([(blocker / "report.html", b"x")])
+
+
+def test_inputs_are_never_overwritten(tmp_path: Path) -> None:
+    register = tmp_path / "register.csv"
+    register.write_text("sex\nFemale\n")
+    with pytest.raises(OutputError, match="is one of the input files"):
+        plan_outputs(["csv"], str(register), FILE_NAMES, [register])
+    with pytest.raises(OutputError, match="no known suffix"):
+        plan_outputs(["json"], str(tmp_path / "out.xyz"), FILE_NAMES)
+    (tmp_path / "out" / "report.md").mkdir(parents=True)
+    with pytest.raises(OutputError, match="not a regular file"):
+        plan_outputs(["json", "md"], str(tmp_path / "out"), FILE_NAMES)

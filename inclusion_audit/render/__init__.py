@@ -83,7 +83,7 @@ def render(result: AuditResult, file_format: str, options: RenderOptions | None 
     if file_format == "md":
         return _render_template("report.md", result, options).encode("utf-8")
     if file_format == "pdf":
-        return html_to_pdf(render_html(result, options))
+        return html_to_pdf(render_html(result, options), options.template_dir)
     if file_format == "csv":
         return groups_csv(result, options).encode("utf-8-sig")
     raise ValueError(f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}")
@@ -142,11 +142,16 @@ def _csv_cell(value: object) -> object:
     return value
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Typeset an HTML report as a tagged PDF/UA-1 document on A4."""
+def html_to_pdf(html: str, template_dir: Path | None = None) -> bytes:
+    """Typeset an HTML report as a tagged PDF/UA-1 document on A4.
+
+    Relative links (a council's logo, say) resolve against the user's template
+    folder when there is one, else the shipped templates.
+    """
     from weasyprint import HTML  # deferred: WeasyPrint takes ~0.7 s to import
 
-    pdf: bytes = HTML(string=html, base_url=str(templates_dir())).write_pdf(pdf_variant="pdf/ua-1")
+    base_url = str(template_dir or templates_dir()) + "/"
+    pdf: bytes = HTML(string=html, base_url=base_url).write_pdf(pdf_variant="pdf/ua-1")
     return pdf
 
 

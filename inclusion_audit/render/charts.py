@@ -64,8 +64,8 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
     scale_max = _nice_ceiling(top)
     rows = []
     for index, group in enumerate(groups):
-        suppressed = group.get("suppressed", False)
-        share = None if suppressed else group["share"]
+        hidden = group.get("hidden_reason")
+        share = None if hidden else group["share"]
         rows.append(
             ChartRow(
                 label=_shorten(group["category"]),
@@ -76,7 +76,11 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
                 ci_high_x=_x(group["share_ci_high"], scale_max),
                 area_width=PLOT_WIDTH * group["population_share"] / scale_max,
                 participant_text=(
-                    f"fewer than {suppression_threshold}" if suppressed else fmt_percent(share)
+                    f"fewer than {suppression_threshold}"
+                    if hidden == "small"
+                    else "withheld"
+                    if hidden
+                    else fmt_percent(share)
                 ),
                 area_text=fmt_percent(group["population_share"]),
                 status=group["status"],
@@ -84,8 +88,9 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
         )
     ticks = [(PLOT_WIDTH * step / 4, fmt_percent(scale_max * step / 4, 0)) for step in range(5)]
     height = TOP + len(groups) * ROW_HEIGHT + 24
-    return Chart(WIDTH, height, LABEL_WIDTH, PLOT_WIDTH, ticks, rows, _describe(characteristic,
-                                                                               rows))
+    return Chart(
+        WIDTH, height, LABEL_WIDTH, PLOT_WIDTH, ticks, rows, _describe(characteristic, rows)
+    )
 
 
 def _describe(characteristic: dict[str, Any], rows: list[ChartRow]) -> str:

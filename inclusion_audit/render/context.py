@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..disclosure import suppress_small_counts
+from ..disclosure import FEW_UNDER, suppress_small_counts
 from ..result import AuditResult, Status
 from .charts import Chart, share_chart
 
@@ -32,8 +32,9 @@ class ReportContext:
     )
     missed: list[dict[str, Any]] = field(
         metadata={
-            "help": "Under-represented groups (status under, then possible_under), largest "
-            "shortfall first; each has `characteristic` plus the group's fields."
+            "help": "Under-represented groups (status under, then possible_under, then "
+            "few_under), largest shortfall first; each has `characteristic` plus the "
+            "group's fields."
         }
     )
     restricted: bool = field(
@@ -72,14 +73,14 @@ def build_context(
     threshold = 0 if internal else suppress_below
     shown = suppress_small_counts(result.to_dict(), threshold)
     missed = []
-    for status in (Status.UNDER, Status.POSSIBLE_UNDER):
+    for status in (Status.UNDER, Status.POSSIBLE_UNDER, FEW_UNDER):
         in_status = [
             {"characteristic": characteristic["name"], **group}
             for characteristic in shown["characteristics"]
             for group in characteristic["groups"]
             if group["status"] == status
         ]
-        missed.extend(sorted(in_status, key=lambda g: -g["shortfall"]))
+        missed.extend(sorted(in_status, key=lambda g: -(g["shortfall"] or 0)))
     return ReportContext(
         title=title or f"Who took part: {result.register.file}",
         generated_on=(today or dt.date.today()).isoformat(),

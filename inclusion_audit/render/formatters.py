@@ -12,6 +12,8 @@ STATUS_WORDS = {
     "possible_over": "Possibly over-represented",
     "over": "Over-represented",
     "insufficient_data": "Too few to tell",
+    "few_under": "Under-represented: very few took part",
+    "withheld": "Withheld to protect small counts",
 }
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
