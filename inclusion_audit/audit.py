@@ -26,7 +26,13 @@ from .result import (
     ReferenceInfo,
     RegisterInfo,
 )
-from .validate import check_has_characteristics, check_has_rows, check_unmatched
+from .validate import (
+    check_has_characteristics,
+    check_has_rows,
+    check_no_duplicate_columns,
+    check_something_audited,
+    check_unmatched,
+)
 
 
 def audit_register(
@@ -46,6 +52,7 @@ def audit_register(
     all_matched = match_columns(table.columns, [*wanted, *quota_names], source=table.name)
     matched = {name: column for name, column in all_matched.items() if name in wanted}
     check_has_characteristics(table, all_matched, [*wanted, *quota_names])
+    check_no_duplicate_columns(table, all_matched)
     columns = list(dict.fromkeys(all_matched.values()))
     counts, n_rows = answer_counts(table, columns)
     check_has_rows(table, n_rows)
@@ -72,6 +79,9 @@ def audit_register(
         allowed[column] = list(profile.categories)
         prepared.append((name, column, profile, harmonised))
     check_unmatched(table, unmatched, allowed)
+    check_something_audited(
+        table, len(prepared), len(quota_results), [(n.name, n.reason) for n in not_audited]
+    )
 
     drafts = [
         _draft_characteristic(name, column, profile, harmonised, config)

@@ -205,6 +205,7 @@ def audit(
     from .outputs import choose_formats, plan_outputs, write_all
     from .readers import read_table
     from .render import FILE_NAMES, RenderOptions, render
+    from .sources import choose_reference
 
     chosen = choose_formats(formats, output)
     inputs = [p for p in (register, reference_file, targets_file) if p is not None]
@@ -220,7 +221,7 @@ def audit(
         over_threshold=over_threshold,
         min_expected=min_expected,
     )
-    reference, quotas = _reference_for(areas, eligible_age, reference_file, targets_file)
+    reference, quotas = choose_reference(areas, eligible_age, reference_file, targets_file)
     result = audit_register(read_table(register), reference, config, quotas)
     options = RenderOptions(
         template_dir=template_dir, title=title, suppress_below=suppress_below, internal=internal
@@ -240,39 +241,6 @@ def audit(
 def _preload(module: str) -> None:
     with contextlib.suppress(Exception):  # the real import reports any failure
         importlib.import_module(module)
-
-
-def _reference_for(
-    areas: tuple[str, ...],
-    eligible_age: str | None,
-    reference_file: Path | None,
-    targets_file: Path | None,
-) -> tuple[Any, list[Any]]:
-    """The population to compare with, and any quotas, from the audit's options."""
-    from .quotas import read_targets
-
-    if areas and reference_file:
-        raise click.UsageError("give either --area or --reference, not both.")
-    if eligible_age and not areas:
-        raise click.UsageError(
-            "--eligible-age goes with --area (a reference file has its own base)."
-        )
-    targets, quotas = read_targets(targets_file) if targets_file else (None, [])
-    if areas:
-        from . import census
-        from .reference import CensusReference
-
-        age = census.parse_age_range(eligible_age) if eligible_age else None
-        return CensusReference(tuple(census.resolve_areas(areas)), age), quotas
-    if reference_file:
-        from .reference import read_reference_csv
-
-        return read_reference_csv(reference_file), quotas
-    if targets is not None:
-        return targets, quotas
-    raise click.UsageError(
-        "say what to compare with: --area AREA (Census 2021), --reference FILE or --targets FILE."
-    )
 
 
 @cli.group(context_settings=CONTEXT)
@@ -336,7 +304,7 @@ def reference_show(
     from . import census
 
     found = census.resolve_areas(areas)
-    age = census.parse_age_range(eligible_age) if eligible_age else None
+    age = census.parse_age_range(eligible_age) if eligible_age is not None else None
     known = census.known_characteristics()
     unknown = [c for c in characteristics if c not in known]
     if unknown:
@@ -450,7 +418,7 @@ def _print_summary(result: Any, written: list[Path]) -> None:
     if not under and not possible:
         click.echo("No group is under-represented by the thresholds used.", err=True)
     for item in result.not_audited:
-        click.echo(f"Not audited: {item.name} ({item.reason}).", err=True)
+        click.echo(f"Not audited: {item.name} ({item.reason.rstrip('.')}).", err=True)
     if result.quotas:
         missed = [q for q in result.quotas if not q.met]
         click.echo(

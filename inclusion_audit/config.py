@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -32,6 +33,11 @@ class AuditConfig:
     min_expected: float = 5.0
 
     def __post_init__(self) -> None:
+        for name in ("confidence", "alpha", "under_threshold", "over_threshold", "min_expected"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                option = "--" + name.replace("_", "-")
+                raise ConfigError(f"{option} {value} is not a finite number: give a number.")
         if not 0 < self.confidence < 1:
             raise ConfigError(
                 f"--confidence {self.confidence} is out of range: give a level between 0 and 1, "

@@ -183,7 +183,7 @@ def _largest_possible(
     if group["status"] in ("under", "possible_under"):
         # Under means count < under_threshold × π × n.
         bound = under_threshold * group["population_share"] * n_known
-        return max(0, min(threshold - 1, math.ceil(bound) - 1))
+        return int(max(0, min(threshold - 1, math.ceil(bound) - 1)))
     return threshold - 1
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import FileReadError, ReferenceFileError
-from .harmonise import CategoryMatcher, column_key
+from .harmonise import CategoryMatcher, column_key, normalise
 from .readers import collect, read_table
 from .reference import CustomReference, ReferenceCharacteristic, read_reference_csv
 from .result import QuotaResult
@@ -90,7 +90,7 @@ def read_quotas(path: str | Path) -> list[Quota]:
     except FileReadError as error:
         raise ReferenceFileError(str(error)) from error
     quotas: list[Quota] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str]] = set()  # folded, as the register's answers will be
     for offset, (characteristic, category, low, high) in enumerate(frame.iter_rows()):
         line = offset + 2
         characteristic, category = (characteristic or "").strip(), (category or "").strip()
@@ -105,12 +105,13 @@ def read_quotas(path: str | Path) -> list[Quota]:
                 f"targets file {path}, line {line}: min {minimum} is above max {maximum}. "
                 "Swap them."
             )
-        if (characteristic, category) in seen:
+        key = (column_key(characteristic), normalise(category))
+        if key in seen:
             raise ReferenceFileError(
                 f"targets file {path}, line {line}: the quota {characteristic}/{category} "
                 "appears twice. Keep one row."
             )
-        seen.add((characteristic, category))
+        seen.add(key)
         quotas.append(Quota(characteristic, category, minimum, maximum))
     if not quotas:
         raise ReferenceFileError(f"targets file {path} has a header but no quotas.")
@@ -150,6 +151,10 @@ def check_quotas(
 
 def _whole(raw: str | None, path: Path, line: int, column: str) -> int:
     text = (raw or "").strip()
+    if not text:
+        raise ReferenceFileError(
+            f"targets file {path}, line {line}: {column} is blank. Give a whole number of people."
+        )
     try:
         value = float(text)
     except ValueError:

@@ -9,9 +9,13 @@ once, by the aggregation that needs it.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -29,9 +33,19 @@ _HEAD_BYTES = 1024 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
 
 
+# Rows with more fields than the header spill into this extra column, so a stray
+# unquoted comma is caught instead of silently shifting answers to the next column.
+OVERFLOW_COLUMN = "__inclusion_audit_overflow__"
+
+
 @dataclass(frozen=True)
 class Table:
-    """A file read into a lazy frame of text columns, with how it was read."""
+    """A file read into a lazy frame of text columns, with how it was read.
+
+    ``duplicates`` maps a column name to how many columns carry it, where more
+    than one does. For CSV, ``with_overflow`` is the same scan plus a column
+    (``OVERFLOW_COLUMN``) that catches rows with more fields than the header.
+    """
 
     frame: pl.LazyFrame
     columns: tuple[str, ...]
@@ -39,6 +53,8 @@ class Table:
     file_format: str
     encoding: str | None = None
     delimiter: str | None = None
+    duplicates: dict[str, int] = field(default_factory=dict)
+    with_overflow: pl.LazyFrame | None = None
 
     @property
     def name(self) -> str:
@@ -94,31 +110,80 @@ def collect(table: Table, frame: pl.LazyFrame) -> pl.DataFrame:
 
 def _read_csv(path: Path, what: str) -> Table:
     head = _read_head(path)
-    encoding = _detect_encoding(path, head)
+    encoding = _detect_encoding(path, head, what)
     if encoding == "utf-8":
         text_head = head.decode("utf-8-sig", errors="ignore")
-        delimiter = _sniff_delimiter(text_head)
-        frame = pl.scan_csv(
-            path, separator=delimiter, infer_schema=False, encoding="utf8", raise_if_empty=False
-        )
+        source: Path | io.BytesIO = path
     else:
         # Excel's "CSV" on Windows is Windows-1252 (or UTF-16 for "Unicode text").
         # polars reads UTF-8 only, so decode in memory: such exports are small.
-        text = path.read_bytes().decode(encoding)
-        text = text.removeprefix("\ufeff")
-        delimiter = _sniff_delimiter(text[:_HEAD_BYTES])
-        data = io.BytesIO(text.encode("utf-8"))
-        try:
-            frame = pl.read_csv(
-                data, separator=delimiter, infer_schema=False, raise_if_empty=False
-            ).lazy()
-        except pl.exceptions.ComputeError as error:
-            raise FileReadError(_explain_message(path, what, str(error))) from error
+        text_head = path.read_bytes().decode(encoding).removeprefix("\ufeff")
+        source = io.BytesIO(text_head.encode("utf-8"))
+    delimiter = _sniff_delimiter(text_head[:_HEAD_BYTES])
+    header = _header(text_head, delimiter)
+    if not header or not any(name.strip() for name in header):
+        raise FileReadError(
+            f"{what} file {path} has no header row: its first line is empty. Delete any blank "
+            "lines above the column names."
+        )
+    columns = _unique_names(header)
+    # A header with a line break inside quotes cannot be skipped as one line; such
+    # files are read the plain way, without the overflow check.
+    header_spans_lines = text_head.split("\n", 1)[0].count('"') % 2 == 1
     try:
-        columns = tuple(frame.collect_schema().names())
+        if header_spans_lines:
+            frame = _csv_frame(source, separator=delimiter, infer_schema=False)
+        else:
+            frame = _csv_frame(
+                source,
+                separator=delimiter,
+                has_header=False,
+                skip_rows=1,
+                schema={name: pl.String for name in [*columns, OVERFLOW_COLUMN]},
+                truncate_ragged_lines=True,
+                missing_columns="insert",
+            )
     except pl.exceptions.ComputeError as error:
         raise FileReadError(_explain_message(path, what, str(error))) from error
-    return Table(frame, columns, path, "csv", encoding, delimiter)
+    counts = Counter(header)
+    duplicates = {name: n for name, n in counts.items() if n > 1 and name.strip()}
+    return Table(
+        frame.select(columns),
+        tuple(columns),
+        path,
+        "csv",
+        encoding,
+        delimiter,
+        duplicates=duplicates,
+        with_overflow=None if header_spans_lines else frame,
+    )
+
+
+def _csv_frame(source: Path | io.BytesIO, **options: Any) -> pl.LazyFrame:
+    """Scan a file lazily; decoded text in memory is read at once."""
+    if isinstance(source, Path):
+        return pl.scan_csv(source, raise_if_empty=False, **options)
+    return pl.read_csv(source, raise_if_empty=False, **options).lazy()
+
+
+def _header(text: str, delimiter: str) -> list[str]:
+    """The header row's cells, as the csv module reads them."""
+    first = next(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter), [])
+    return [cell.strip() for cell in first]
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header names made unique the way polars does, so frame columns line up."""
+    seen: Counter[str] = Counter()
+    names = []
+    for index, name in enumerate(header):
+        label = name or f"column_{index + 1}"
+        if seen[label]:
+            names.append(f"{label}_duplicated_{seen[label] - 1}")
+        else:
+            names.append(label)
+        seen[label] += 1
+    return names
 
 
 def _read_excel(path: Path, what: str) -> Table:
@@ -130,7 +195,15 @@ def _read_excel(path: Path, what: str) -> Table:
             "Open it in Excel or LibreOffice and save it again as .xlsx or .csv."
         ) from error
     frame = frame.select(pl.all().cast(pl.String))
-    return Table(frame.lazy(), tuple(frame.columns), path, "excel")
+    # fastexcel renames a repeated header "sex" to "sex_1", "sex_2"…
+    bases = Counter(_excel_base(c, frame.columns) for c in frame.columns)
+    duplicates = {name: n for name, n in bases.items() if n > 1}
+    return Table(frame.lazy(), tuple(frame.columns), path, "excel", duplicates=duplicates)
+
+
+def _excel_base(name: str, columns: list[str]) -> str:
+    base, _, suffix = name.rpartition("_")
+    return base if suffix.isdigit() and base in columns else name
 
 
 def _read_parquet(path: Path, what: str) -> Table:
@@ -150,22 +223,48 @@ def _read_head(path: Path) -> bytes:
         return handle.read(_HEAD_BYTES)
 
 
-def _detect_encoding(path: Path, head: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with a BOM, or else Windows-1252."""
+def _detect_encoding(path: Path, head: bytes, what: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16, or else Windows-1252.
+
+    A file that is UTF-8 in places and not in others was pasted together from
+    two sources; guessing would garble half of it, so it is an error naming the
+    first line that is not UTF-8.
+    """
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if path.stat().st_size <= _FULL_UTF8_CHECK_BYTES:
-        try:
-            path.read_bytes().decode("utf-8")
-            return "utf-8"
-        except UnicodeDecodeError:
-            return "cp1252"
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    if (utf16 := _utf16_without_bom(head)) is not None:
+        return utf16
+    whole = path.stat().st_size <= _FULL_UTF8_CHECK_BYTES
+    data = path.read_bytes() if whole else head
     try:
-        decoder.decode(head, final=False)
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=whole)
         return "utf-8"
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as error:
+        if _UTF8_MULTIBYTE.search(data[: error.start]):
+            line = data[: error.start].count(b"\n") + 1
+            raise FileReadError(
+                f"{what} file {path} mixes text encodings: it is UTF-8 up to line {line}, "
+                f"which is not (byte {data[error.start]:#04x}). Open it in a spreadsheet and "
+                "save it again as 'CSV UTF-8'."
+            ) from None
         return "cp1252"
+
+
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when every other byte of the start is NUL."""
+    sample = head[:400]
+    if len(sample) < 8:
+        return None
+    odd_nuls = sample[1::2].count(0) / len(sample[1::2])
+    even_nuls = sample[0::2].count(0) / len(sample[0::2])
+    if odd_nuls > 0.6 and even_nuls < 0.1:
+        return "utf-16-le"
+    if even_nuls > 0.6 and odd_nuls < 0.1:
+        return "utf-16-be"
+    return None
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -217,17 +316,43 @@ def answer_counts(
 
     One pass over the file: the chosen columns are stacked into
     ``(column, answer)`` pairs and counted, so everything after this works on
-    a few hundred distinct answers however long the register is.
+    a few hundred distinct answers however long the register is. In the same
+    pass, a CSV row with more fields than the header is caught: it means an
+    unquoted separator inside an answer, which shifts every answer after it.
     """
-    if not columns:
-        rows = collect(table, table.frame.select(pl.len())).item()
+    frame = table.frame
+    stacked_columns = list(columns)
+    if table.with_overflow is not None:
+        frame = table.with_overflow
+        stacked_columns.append(OVERFLOW_COLUMN)
+    if not stacked_columns:
+        rows = collect(table, frame.select(pl.len())).item()
         return {}, int(rows)
-    stacked = table.frame.select(pl.col(c).cast(pl.String) for c in columns).unpivot(
+    stacked = frame.select(pl.col(c).cast(pl.String) for c in stacked_columns).unpivot(
         variable_name="column", value_name="answer"
     )
     counted = collect(table, stacked.group_by("column", "answer").len(name="count"))
-    result: dict[str, list[tuple[str | None, int]]] = {column: [] for column in columns}
+    result: dict[str, list[tuple[str | None, int]]] = {c: [] for c in stacked_columns}
     for column, answer, count in counted.sort("column", "answer").iter_rows():
         result[column].append((answer, int(count)))
-    rows = sum(count for _, count in result[columns[0]])
+    overflow = result.pop(OVERFLOW_COLUMN, [])
+    if any(answer is not None for answer, _ in overflow):
+        raise FileReadError(_overflow_message(table, frame))
+    rows = sum(count for _, count in (result[columns[0]] if columns else overflow))
     return result, rows
+
+
+def _overflow_message(table: Table, frame: pl.LazyFrame) -> str:
+    found = collect(
+        table,
+        frame.with_row_index("index")
+        .filter(pl.col(OVERFLOW_COLUMN).is_not_null())
+        .select(pl.col("index").first(), pl.len()),
+    )
+    first, rows = found.row(0)
+    return (
+        f"register {table.name}: row {int(first) + 2} has more fields than the header "
+        f"({rows} row{'s' if rows != 1 else ''} in all), so its answers would land in the "
+        f"wrong columns. An answer probably contains an unquoted '{table.delimiter}': put "
+        "quotes around it, or save the file again from the spreadsheet as CSV."
+    )

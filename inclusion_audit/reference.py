@@ -9,6 +9,7 @@ Census 2021 tables.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Protocol
 import polars as pl
 
 from . import census
-from .errors import FileReadError, ReferenceFileError
+from .errors import FileReadError, ReferenceFileError, RegisterError
 from .harmonise import (
     CategoryMatcher,
     check_categories,
@@ -173,8 +174,19 @@ def read_reference_csv(path: str | Path) -> CustomReference:
     return CustomReference(description=f"reference file {path.name}", characteristics=result)
 
 
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?%?$")
+_DECIMAL_COMMA = re.compile(r"^\d+,\d+%?$")
+
+
 def _parse_count(raw: str | None, path: Path, line: int) -> float:
-    text = (raw or "").strip().replace(",", "").removesuffix("%").strip()
+    text = (raw or "").strip()
+    if _DECIMAL_COMMA.match(text) and not _THOUSANDS.match(text):
+        raise ReferenceFileError(
+            f"reference file {path}, line {line}: the count {raw!r} uses a decimal comma. "
+            "Write decimals with a point (51.5) and thousands without separators or with "
+            "commas (1,234)."
+        )
+    text = text.replace(",", "").removesuffix("%").strip()
     try:
         value = float(text)
     except ValueError:
@@ -247,6 +259,8 @@ class CensusReference:
 
     def profile(self, name: str, answers: Sequence[str]) -> ReferenceCharacteristic | NotAvailable:
         """The Census distribution, in the register's own age bands for age."""
+        if name == "age":
+            self._check_ages_eligible(answers)
         try:
             if name == "age":
                 found = census.age_profile(
@@ -276,6 +290,32 @@ class CensusReference:
             caveats=found.caveats,
             attribution=self.attribution,
         )
+
+    def _check_ages_eligible(self, answers: Sequence[str]) -> None:
+        """Participants older or younger than the event allowed are an error, not a group.
+
+        They would otherwise land in bands with no population and still count in
+        every other characteristic's shares.
+        """
+        age = self.eligible_age
+        if age is None or age.is_all_ages:
+            return
+        high = age.high if age.high is not None else 10_000
+        outside = []
+        for answer in answers:
+            years = parse_age_years(answer)
+            band = parse_age_band(answer) if years is None else (years, years)
+            if band is None:
+                continue
+            low_answer, high_answer = band
+            if low_answer > high or (high_answer is not None and high_answer < age.low):
+                outside.append(answer.strip())
+        if outside:
+            shown = ", ".join(repr(a) for a in outside[:10])
+            raise RegisterError(
+                f"the register has ages outside the eligible ages {age.label}: {shown}. "
+                "Check --eligible-age, or remove those participants from the register."
+            )
 
     @property
     def attribution(self) -> str:

@@ -24,6 +24,7 @@ from statistics import NormalDist
 # which outcomes are "as or less likely" than the observed one.
 _RELATIVE_TOLERANCE = 1 + 1e-7
 _CF_EPSILON = 1e-15
+_SHORTFALL_TOLERANCE = 1e-9
 _TINY = 1e-300
 
 
@@ -264,18 +265,25 @@ def shortfall(count: int, n: int, population_share: float, threshold: float) -> 
 
     >>> shortfall(6, 100, 0.20, 0.8)
     12
+    >>> shortfall(800, 10_000, 0.10, 0.8)  # exactly at the threshold
+    0
     """
     _check_count(count, n)
     target = threshold * population_share
     if target >= 1:
         raise ValueError("threshold × population share must be below 1 to be reachable")
-    if n > 0 and count >= target * n:
+
+    def enough(m: int) -> bool:
+        # A relative tolerance keeps a group exactly at the threshold from needing one
+        # more person because 0.8 × 0.1 is not exactly 0.08 in floating point.
+        return count + m >= target * (n + m) * (1 - _SHORTFALL_TOLERANCE)
+
+    if enough(0):
         return 0
     m = max(0, math.ceil((target * n - count) / (1 - target)))
-    # Guard against floating-point rounding on either side of the exact bound.
-    while m > 0 and (count + m - 1) >= target * (n + m - 1):
+    while m > 0 and enough(m - 1):
         m -= 1
-    while (count + m) < target * (n + m):
+    while not enough(m):
         m += 1
     return m
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from .errors import RegisterError, UnknownValuesError
+from .harmonise import column_key
 from .readers import Table, collect
 
 _MAX_VALUES_LISTED = 20
@@ -35,10 +36,51 @@ def check_has_characteristics(
     shown = ", ".join(repr(c) for c in list(table.columns)[:12])
     more = " …" if len(table.columns) > 12 else ""
     wanted_shown = ", ".join(repr(c) for c in list(wanted)[:12])
+    header_row = _header_further_down(table, wanted)
+    if header_row is not None:
+        raise RegisterError(
+            f"register {table.name}: the column names seem to be on row {header_row}, not "
+            f"row 1. Delete the {header_row - 1} row{'s' if header_row > 2 else ''} above them "
+            "(titles, notes or instructions) and try again."
+        )
     raise RegisterError(
         f"register {table.name} has none of the reference's characteristics "
         f"({wanted_shown}). Its columns are {shown}{more}. Rename the register's "
         "columns to match the characteristic names (case and spaces do not matter)."
+    )
+
+
+def _header_further_down(table: Table, wanted: Sequence[str]) -> int | None:
+    """The spreadsheet row that holds the column names, when title rows sit above it."""
+    keys = {column_key(name) for name in wanted}
+    top = collect(table, table.frame.head(10).select(pl.all().cast(pl.String)))
+    for index, row in enumerate(top.iter_rows()):
+        if any(cell is not None and column_key(cell) in keys for cell in row):
+            return index + 2
+    return None
+
+
+def check_no_duplicate_columns(table: Table, matched: Mapping[str, str]) -> None:
+    """A characteristic's column must appear once: two "sex" columns cannot both be read."""
+    for name, column in matched.items():
+        copies = table.duplicates.get(column)
+        if copies:
+            raise RegisterError(
+                f"register {table.name} has {copies} columns headed {column!r} (for {name}). "
+                "Delete or rename all but one and try again."
+            )
+
+
+def check_something_audited(
+    table: Table, audited: int, quotas: int, not_audited: Sequence[tuple[str, str]]
+) -> None:
+    """An audit that compared nothing must not pass as "no group under-represented"."""
+    if audited or quotas:
+        return
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in not_audited)
+    raise RegisterError(
+        f"register {table.name}: nothing could be audited ({reasons}). Choose an area or "
+        "reference that has these characteristics."
     )
 
 

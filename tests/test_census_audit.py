@@ -96,15 +96,22 @@ def test_characteristic_the_area_lacks_is_not_audited(write_csv) -> None:
     assert data["not_audited"] == [{"name": "disability", "reason": profile.reason}]
 
 
-def test_ward_not_audited_reason(write_csv) -> None:
+def test_ages_outside_the_eligible_ages_are_an_error(write_csv) -> None:
+    register = write_csv("r.csv", register_rows({"age": {"17": 3, "30": 2, "45": 1}}))
+    result = invoke("audit", register, "--area", "Lambeth", "--eligible-age", "16-24")
+    assert result.exit_code == 2
+    assert "ages outside the eligible ages 16-24: '30', '45'" in result.output
+    bands = write_csv("b.csv", register_rows({"age": {"16-24": 3, "25-34": 2}}))
+    result = invoke("audit", bands, "--area", "Lambeth", "--eligible-age", "16-24")
+    assert result.exit_code == 2 and "'25-34'" in result.output
+
+
+def test_nothing_audited_is_an_error_with_the_reasons(write_csv) -> None:
     register = write_csv("r.csv", register_rows({"sexual_orientation": {"Bisexual": 4}}))
     ward = next(a for a in census.list_areas(["ward"]) if a.name.endswith("Lambeth"))
-    result = invoke("audit", register, "--area", ward.code, "-q")
-    assert result.exit_code == 0
-    data = json.loads(result.stdout)
-    assert data["characteristics"] == []
-    assert data["not_audited"][0]["name"] == "sexual_orientation"
-    assert data["not_audited"][0]["reason"]
+    result = invoke("audit", register, "--area", ward.code, "--fail-on-under")
+    assert result.exit_code == 2
+    assert "nothing could be audited (sexual_orientation: " in result.output
 
 
 @pytest.mark.parametrize(
@@ -245,6 +252,8 @@ def test_quotas_with_census_reference(write_csv, example_register) -> None:
         ([["sex", "Female", "x", "3"]], "min 'x' is not a number"),
         ([["sex", "Female", "1.5", "3"]], "whole number"),
         ([["sex", "Female", "1", "3"], ["sex", "Female", "1", "3"]], "appears twice"),
+        ([["sex", "Female", "1", "3"], ["Sex", "female ", "1", "3"]], "appears twice"),
+        ([["sex", "Female", "1", ""]], "max is blank"),
     ],
 )
 def test_bad_quota_files(write_csv, rows, message) -> None:

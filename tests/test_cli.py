@@ -98,6 +98,8 @@ def test_fail_on_under_for_ci(runner, example_register, example_reference) -> No
     ("extra", "message"),
     [
         (["--confidence", "1.5"], "--confidence 1.5 is out of range"),
+        (["--min-expected", "nan"], "--min-expected nan is not a finite number"),
+        (["--over-threshold", "inf"], "--over-threshold inf is not a finite number"),
         (["--under-threshold", "1.2"], "--under-threshold 1.2 is out of range"),
         (["--format", "pdf"], "cannot go to the terminal"),
         (["--format", "json", "--format", "html"], "no output folder"),
@@ -209,3 +211,61 @@ def test_console_script_runs(example_register, example_reference) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("Error: register file nope.csv does not exist")
     assert "Traceback" not in done.stderr
+
+
+def test_template_runtime_errors_are_input_errors(
+    runner, tmp_path, example_register, example_reference
+) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "report.html").write_text("{{ 1 / 0 }}")
+    result = invoke(
+        runner,
+        "audit",
+        example_register,
+        "--reference",
+        example_reference,
+        "--template-dir",
+        templates,
+        "-o",
+        tmp_path / "r.html",
+    )
+    assert result.exit_code == 2 and "ZeroDivisionError" in result.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_output_may_not_overwrite_the_register(runner, tmp_path, example_reference) -> None:
+    register = tmp_path / "register.csv"
+    register.write_text("sex\nFemale\nMale\n")
+    result = invoke(runner, "audit", register, "--reference", example_reference, "-o", register)
+    assert result.exit_code == 2 and "is one of the input files" in result.stderr
+    assert register.read_text() == "sex\nFemale\nMale\n"
+
+
+def test_duplicate_and_misplaced_headers(runner, write_csv, example_reference) -> None:
+    duplicated = write_csv("dup.csv", [["sex", "age", "sex"], ["Female", "16-24", "Male"]])
+    result = invoke(runner, "audit", duplicated, "--reference", example_reference)
+    assert result.exit_code == 2 and "has 2 columns headed 'sex'" in result.stderr
+    titled = write_csv(
+        "titled.csv",
+        [["Riverside forum sign-in", ""], ["", ""], ["Sex", "Age"], ["Female", "16-24"]],
+    )
+    result = invoke(runner, "audit", titled, "--reference", example_reference)
+    assert result.exit_code == 2
+    assert "column names seem to be on row 3" in result.stderr
+
+
+def test_a_group_exactly_at_the_threshold_is_not_flagged(runner, write_csv) -> None:
+    reference = write_csv(
+        "ref.csv", [["characteristic", "category", "count"], ["group", "A", 10], ["group", "B", 90]]
+    )
+    register = write_csv("r.csv", register_rows({"group": {"A": 800, "B": 9200}}))
+    result = invoke(runner, "audit", register, "--reference", reference, "-q", "--fail-on-under")
+    assert result.exit_code == 0
+    group = json.loads(result.stdout)["characteristics"][0]["groups"][0]
+    assert (group["status"], group["shortfall"]) == ("ok", 0)
+
+
+def test_empty_eligible_age_is_refused(runner, example_register) -> None:
+    result = invoke(runner, "audit", example_register, "--area", "Lambeth", "--eligible-age", "")
+    assert result.exit_code == 2 and "Eligible age '' is not understood" in result.stderr

@@ -66,12 +66,48 @@ def test_unreadable_files(tmp_path: Path, name: str, content: bytes | None, mess
     assert name in str(caught.value)
 
 
-def test_ragged_rows_are_explained(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["middle", "last"])
+def test_ragged_rows_are_caught_whichever_columns_are_read(tmp_path: Path, where: str) -> None:
+    rows = ["Name,Sex,Comment", "A,Female,ok", "C,Male,fine"]
+    rows.insert(2 if where == "middle" else 3, "B,I am, Male,x")
     path = tmp_path / "ragged.csv"
-    path.write_text("Sex,Age\nFemale,18-24,extra\n")
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(FileReadError, match=r"row (3|4) has more fields than the header"):
+        answer_counts(read_table(path), ["Sex"])
+
+
+def test_short_rows_are_blank_answers(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text("Name,Sex,Age\nA,Female\nB,Male,18-24\n")
+    counts, rows = answer_counts(read_table(path), ["Age"])
+    assert rows == 2 and dict(counts["Age"]) == {None: 1, "18-24": 1}
+
+
+def test_quoted_separators_and_line_breaks_are_answers(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_text('Sex,Comment\nFemale,"one, two\nthree"\nMale,plain\n')
+    counts, rows = answer_counts(read_table(path), ["Sex"])
+    assert rows == 2 and dict(counts["Sex"]) == {"Female": 1, "Male": 1}
+
+
+def test_duplicate_headers_are_recorded(write_csv) -> None:
+    path = write_csv("dup.csv", [["sex", "age", "sex"], ["Female", "18-24", "Male"]])
     table = read_table(path)
-    with pytest.raises(FileReadError, match="more fields than the header"):
-        collect(table, table.frame)
+    assert table.duplicates == {"sex": 2}
+    assert table.columns == ("sex", "age", "sex_duplicated_0")
+
+
+def test_utf16_without_bom(tmp_path: Path) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes("Sex,Age\nFemale,18-24\n".encode("utf-16-le"))
+    assert frame_of(path)["Sex"].to_list() == ["Female"]
+
+
+def test_mixed_encodings_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("Name,Sex\nZoë,Female\n".encode() + "José,Male\n".encode("latin-1"))
+    with pytest.raises(FileReadError, match="mixes text encodings: it is UTF-8 up to line 3"):
+        read_table(path)
 
 
 def test_folder_is_refused(tmp_path: Path) -> None:

@@ -70,3 +70,16 @@ def test_missing_columns_are_named(write_csv) -> None:
 def test_missing_file(tmp_path) -> None:
     with pytest.raises(ReferenceFileError, match="does not exist"):
         read_reference_csv(tmp_path / "nope.csv")
+
+
+def test_decimal_commas_are_refused_not_misread(write_csv) -> None:
+    path = write_csv("ref.csv", [HEADER, ["sex", "Female", "51,5%"], ["sex", "Male", "48,5%"]])
+    with pytest.raises(ReferenceFileError, match="line 2: the count '51,5%' uses a decimal comma"):
+        read_reference_csv(path)
+    thousands = write_csv(
+        "ref2.csv", [HEADER, ["sex", "Female", "1,234"], ["sex", "Male", "1,000.5"]]
+    )
+    assert read_reference_csv(thousands).profile("sex", []).categories == {  # type: ignore[union-attr]
+        "Female": 1234.0,
+        "Male": 1000.5,
+    }

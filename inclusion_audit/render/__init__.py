@@ -19,7 +19,6 @@ from jinja2 import (
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
-    TemplateError,
     TemplateSyntaxError,
     select_autoescape,
 )
@@ -165,7 +164,9 @@ def _render_template(name: str, result: AuditResult, options: RenderOptions) -> 
     try:
         template = environment(options.template_dir).get_template(name)
         return template.render(**context.as_dict())
-    except TemplateError as error:
+    except Exception as error:
+        # A council's own template can fail in any way (a syntax error, a division
+        # by zero, a file saved in the wrong encoding): that is bad input, not a bug.
         if options.template_dir is None:
             raise
         where = (
@@ -174,8 +175,9 @@ def _render_template(name: str, result: AuditResult, options: RenderOptions) -> 
             else ""
         )
         raise TemplateRenderError(
-            f"the templates in {options.template_dir} could not be rendered{where}: {error}. "
-            "Fix the template, or leave out --template-dir to use the shipped ones."
+            f"the templates in {options.template_dir} could not be rendered{where}: "
+            f"{type(error).__name__}: {error}. Fix the template, or leave out --template-dir "
+            "to use the shipped ones."
         ) from error
 
 
