@@ -7,13 +7,10 @@ inside the commands that need them.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import importlib
 import json
 import os
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -210,9 +207,6 @@ def audit(
     chosen = choose_formats(formats, output)
     inputs = [p for p in (register, reference_file, targets_file) if p is not None]
     plan = plan_outputs(chosen, output, FILE_NAMES, inputs)
-    if "pdf" in chosen:
-        # WeasyPrint takes ~0.6 s to import; load it while polars reads the register.
-        threading.Thread(target=_preload, args=("weasyprint",), daemon=True).start()
     config = AuditConfig(
         confidence=confidence,
         correction=correction,
@@ -236,11 +230,6 @@ def audit(
         _print_summary(result, [d for d, _ in rendered if d is not None])
     if fail_on_under and result.groups_with_status(_status("under")):
         sys.exit(EXIT_FINDINGS)
-
-
-def _preload(module: str) -> None:
-    with contextlib.suppress(Exception):  # the real import reports any failure
-        importlib.import_module(module)
 
 
 @cli.group(context_settings=CONTEXT)

@@ -255,3 +255,25 @@ def test_pdf_first_page_is_the_summary(tmp_path, example_result) -> None:
     for heading in ("Summary", "Who was missed", "What to do next", "Overall similarity"):
         assert heading in first
     assert "Method" not in first
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_text_colours_meet_wcag_aa_contrast_on_white() -> None:
+    import re
+
+    css = (REPO / "report_templates" / "report.css").read_text()
+    chart = (REPO / "report_templates" / "_chart.html").read_text()
+    variables = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
+    colours = re.findall(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{6}|var\(--[a-z-]+\))", css)
+    colours += re.findall(r'<text[^>]*fill="(#[0-9a-fA-F]{6})"', chart)
+    assert colours
+    for colour in colours:
+        if colour.startswith("var("):
+            colour = variables[colour[6:-1]]
+        ratio = (1.0 + 0.05) / (_luminance(colour) + 0.05)
+        assert ratio >= 4.5, f"{colour} has contrast {ratio:.2f} on white"
