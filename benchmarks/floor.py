@@ -1,11 +1,20 @@
 """The floor: read the register once with polars and count each characteristic's answers.
 
 This is the least any audit has to do: a lazy scan of the file and one group-by
-count per characteristic column, run together so polars reads the file once.
-It prints the counts as JSON (so the work cannot be optimised away, and so the
-smoke test can compare them with the audit's).
+count per characteristic column, with the file read once. How to read it once
+depends on the format (``--strategy auto`` picks the faster, measured on polars 2.1):
 
-    python benchmarks/floor.py REGISTER [--columns Age,Sex,...] [--engine auto|streaming|in-memory]
+* ``stacked`` (CSV): the characteristic columns are stacked into (column, answer)
+  pairs and counted by one streaming group-by. A CSV cannot be read column by
+  column, and six separate group-bys collected together parse it six times
+  (0.93 s against 0.28 s for 1M rows).
+* ``per-column`` (Parquet): one group-by per column, collected together; each
+  reads only its own column chunks, so the file is still read once in total.
+
+It prints the counts as JSON (so the work cannot be skipped, and so the runner
+can check them against the audit's).
+
+    python benchmarks/floor.py REGISTER [--columns Age,Sex,...] [--strategy auto] [-o FILE]
 """
 
 from __future__ import annotations
@@ -17,38 +26,40 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
+from spec import HEADERS
 
-from generate import HEADERS
-
-
-def scan(path: Path) -> pl.LazyFrame:
-    """A lazy frame of the register's columns as text, as the audit reads them."""
-    if path.suffix.lower() == ".parquet":
-        return pl.scan_parquet(path)
-    return pl.scan_csv(path, infer_schema=False)
+STRATEGIES = ("auto", "stacked", "per-column")
 
 
 def count_answers(
-    path: Path, columns: Sequence[str], engine: str = "auto"
+    path: Path, columns: Sequence[str], strategy: str = "auto"
 ) -> dict[str, dict[str, int]]:
     """Each column's answers and their counts; a blank answer is the key ''."""
-    frame = scan(path)
+    parquet = path.suffix.lower() == ".parquet"
+    frame = pl.scan_parquet(path) if parquet else pl.scan_csv(path, infer_schema=False)
+    if strategy == "auto":
+        strategy = "per-column" if parquet else "stacked"
+    counts: dict[str, dict[str, int]] = {column: {} for column in columns}
+    if strategy == "stacked":
+        stacked = frame.select(columns).unpivot(variable_name="column", value_name="answer")
+        result = stacked.group_by("column", "answer").len().collect(engine="streaming")
+        for column, answer, count in result.iter_rows():
+            counts[column][answer or ""] = int(count)
+        return counts
     queries = [frame.group_by(column).len() for column in columns]
-    results = pl.collect_all(queries, engine=engine)  # type: ignore[arg-type]
-    return {
-        column: {answer or "": int(count) for answer, count in result.iter_rows()}
-        for column, result in zip(columns, results, strict=True)
-    }
+    for column, result in zip(columns, pl.collect_all(queries, engine="streaming"), strict=True):
+        counts[column] = {answer or "": int(count) for answer, count in result.iter_rows()}
+    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("register", type=Path)
     parser.add_argument("--columns", default=",".join(HEADERS.values()))
-    parser.add_argument("--engine", default="auto", choices=["auto", "streaming", "in-memory"])
+    parser.add_argument("--strategy", default="auto", choices=STRATEGIES)
     parser.add_argument("--output", "-o", type=Path, help="write the counts here (JSON)")
     args = parser.parse_args(argv)
-    counts = count_answers(args.register, args.columns.split(","), args.engine)
+    counts = count_answers(args.register, args.columns.split(","), args.strategy)
     text = json.dumps(counts, ensure_ascii=False, sort_keys=True)
     if args.output:
         args.output.write_text(text, encoding="utf-8")

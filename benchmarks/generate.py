@@ -34,17 +34,21 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
+from spec import (
+    AREA,
+    CHARACTERISTICS,
+    DECLINED,
+    DEFAULT_DATA,
+    ELIGIBLE_AGE,
+    HEADERS,
+    REFERENCE_FILE,
+    parse_size,
+    register_path,
+)
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE / "data"
 SEED = 20210321  # Census day
 BLOCK_ROWS = 250_000
-AREA = "Lambeth"
-ELIGIBLE_AGE = "16+"
-REFERENCE_FILE = "reference-lambeth-16plus.csv"
-
 AGE_BANDS = ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
-DECLINED = "Prefer not to say"
 
 # Engagement skew: multiplier on each category's census share (then renormalised).
 # Matched by substring on the category label; the first matching key wins.
@@ -98,26 +102,66 @@ UNKNOWN_RATES: dict[str, tuple[float, float]] = {
     "sexual_orientation": (0.05, 0.09),
 }
 
-CHARACTERISTICS = tuple(UNKNOWN_RATES)
-# Register headers as a form would export them; the audit folds them to the names.
-HEADERS = {
-    "age": "Age",
-    "sex": "Sex",
-    "ethnic_group": "Ethnic group",
-    "disability": "Disability",
-    "religion": "Religion",
-    "sexual_orientation": "Sexual orientation",
-}
-
-FIRST_NAMES = (
-    "Amara Ben Chloe Dev Efua Femi Grace Hamza Ines Jack Kemi Leo Maya Nia Omar "
-    "Priya Quinn Ruth Sam Tomasz Uche Vera Wen Xavier Yusuf Zara Aisha Bola Ciara Dan"
-).split()
-LAST_NAMES = (
-    "Adeyemi Brown Clarke Da Silva Evans Fernandes Green Hussain Ito Jones Kowalski "
-    "Lewis Mensah Nowak O'Brien Patel Quashie Robinson Smith Taylor Usman Varga "
-    "Williams Xu Young Zhou"
-).split()
+FIRST_NAMES = [
+    "Amara",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Efua",
+    "Femi",
+    "Grace",
+    "Hamza",
+    "Ines",
+    "Jack",
+    "Kemi",
+    "Leo",
+    "Maya",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Ruth",
+    "Sam",
+    "Tomasz",
+    "Uche",
+    "Vera",
+    "Wen",
+    "Xavier",
+    "Yusuf",
+    "Zara",
+    "Aisha",
+    "Bola",
+    "Ciara",
+    "Dan",
+]
+LAST_NAMES = [
+    "Adeyemi",
+    "Brown",
+    "Clarke",
+    "Da Silva",
+    "Evans",
+    "Fernandes",
+    "Green",
+    "Hussain",
+    "Ito",
+    "Jones",
+    "Kowalski",
+    "Lewis",
+    "Mensah",
+    "Nowak",
+    "O'Brien",
+    "Patel",
+    "Quashie",
+    "Robinson",
+    "Smith",
+    "Taylor",
+    "Usman",
+    "Varga",
+    "Williams",
+    "Xu",
+    "Young",
+    "Zhou",
+]
 COMMENTS = (
     "More bins on the high street, please",
     'The "drop-in" was at 10am; I work then',
@@ -140,34 +184,6 @@ class Distribution:
     probabilities: np.ndarray
 
 
-def parse_size(text: str) -> int:
-    """'10k' -> 10_000, '1m' -> 1_000_000, '2500' -> 2500."""
-    text = text.strip().lower().replace("_", "")
-    factor = 1
-    if text.endswith("k"):
-        factor, text = 1_000, text[:-1]
-    elif text.endswith("m"):
-        factor, text = 1_000_000, text[:-1]
-    value = float(text) * factor
-    if value < 1 or value != int(value):
-        raise argparse.ArgumentTypeError(f"not a row count: {text!r}")
-    return int(value)
-
-
-def size_label(rows: int) -> str:
-    """1_000_000 -> '1m', 10_000 -> '10k', 2500 -> '2500'."""
-    if rows % 1_000_000 == 0:
-        return f"{rows // 1_000_000}m"
-    if rows % 1_000 == 0:
-        return f"{rows // 1_000}k"
-    return str(rows)
-
-
-def register_path(data_dir: Path, rows: int, file_format: str) -> Path:
-    """Where the register of this size and format lives."""
-    return data_dir / f"register-{size_label(rows)}.{file_format}"
-
-
 def census_profiles() -> dict[str, dict[str, float]]:
     """The population the audit compares each characteristic with, category -> count.
 
@@ -177,17 +193,17 @@ def census_profiles() -> dict[str, dict[str, float]]:
     from inclusion_audit import census
     from inclusion_audit.reference import CensusReference, NotAvailable
 
-    reference = CensusReference(
-        tuple(census.resolve_areas([AREA])), census.parse_age_range(ELIGIBLE_AGE)
-    )
+    areas = tuple(census.resolve_areas([AREA]))
+    eligible = census.parse_age_range(ELIGIBLE_AGE)
+    reference = CensusReference(areas, eligible)
     profiles: dict[str, dict[str, float]] = {}
     for name in CHARACTERISTICS:
-        answers: Sequence[str] = AGE_BANDS if name == "age" else ()
-        if name != "age":
-            base = census.census_profile(
-                tuple(census.resolve_areas([AREA])), name, census.parse_age_range(ELIGIBLE_AGE)
-            )
-            answers = list(base.categories)
+        # The register answers with the Census's own labels (age in the usual bands).
+        answers: Sequence[str] = (
+            AGE_BANDS
+            if name == "age"
+            else list(census.census_profile(areas, name, eligible).categories)
+        )
         profile = reference.profile(name, answers)
         if isinstance(profile, NotAvailable):
             raise SystemExit(f"Census has no {name} for {AREA}: {profile.reason}")
@@ -351,7 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--force", action="store_true", help="rewrite existing files")
     args = parser.parse_args(argv)
-    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    try:
+        sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError as error:
+        parser.error(str(error))
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = set(formats) - {"csv", "parquet"}
     if unknown:

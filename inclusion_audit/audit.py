@@ -6,16 +6,30 @@ This is the only module that knows the order of the layers: read → harmonise
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+import polars as pl
+
 from . import __version__, stats
+from .classifications import BROADER_CHARACTERISTIC
 from .config import AuditConfig
+from .errors import RegisterError
 from .findings import classify
-from .harmonise import CategoryMatcher, HarmonisedColumn, harmonise_column, match_columns
+from .harmonise import (
+    AnswerPlacer,
+    ColumnAssignment,
+    HarmonisedColumn,
+    assign_columns,
+    birth_answer_age,
+    harmonise_column,
+)
+from .mapping import UserMapping
 from .quotas import Quota, check_quotas
-from .readers import Table, answer_counts
+from .readers import Table, answer_counts, collect
 from .reference import NotAvailable, ReferenceCharacteristic, ReferenceSource
 from .result import (
     AuditResult,
@@ -25,6 +39,7 @@ from .result import (
     NotAudited,
     ReferenceInfo,
     RegisterInfo,
+    UnplaceableAnswer,
 )
 from .validate import (
     check_has_characteristics,
@@ -40,52 +55,67 @@ def audit_register(
     reference: ReferenceSource,
     config: AuditConfig | None = None,
     quotas: Sequence[Quota] = (),
+    mapping: UserMapping | None = None,
+    event_date: dt.date | None = None,
 ) -> AuditResult:
     """Audit a register against a reference population, and check any quotas.
 
-    Raises ``RegisterError`` (or its subclass ``UnknownValuesError``) when the
-    register cannot be audited; nothing is computed from partial data.
+    ``mapping`` (a user's mapping file) overrides the built-in column and
+    answer knowledge; ``event_date`` turns dates of birth into ages (default
+    today). Raises ``RegisterError`` (or its subclass ``UnknownValuesError``)
+    when the register cannot be audited; nothing is computed from partial data.
     """
     config = config or AuditConfig()
     wanted = reference.characteristic_names()
     quota_names = list(dict.fromkeys(q.characteristic for q in quotas))
-    all_matched = match_columns(table.columns, [*wanted, *quota_names], source=table.name)
-    matched = {name: column for name, column in all_matched.items() if name in wanted}
-    check_has_characteristics(table, all_matched, [*wanted, *quota_names])
-    check_no_duplicate_columns(table, all_matched)
-    columns = list(dict.fromkeys(all_matched.values()))
+    assigned = assign_columns(table.columns, [*wanted, *quota_names], mapping, source=table.name)
+    check_has_characteristics(
+        table, {n: a.column for n, a in assigned.items()}, [*wanted, *quota_names]
+    )
+    check_no_duplicate_columns(table, {n: a.column for n, a in assigned.items()})
+    columns = list(dict.fromkeys(a.column for a in assigned.values()))
     counts, n_rows = answer_counts(table, columns)
     check_has_rows(table, n_rows)
 
     not_audited = [
         NotAudited(name, "the register has no column for it")
         for name in (wanted if reference.report_missing_columns else []) + quota_names
-        if name not in all_matched
+        if name not in assigned
     ]
-    quota_results = check_quotas(
-        quotas, {name: counts[column] for name, column in all_matched.items()}
-    )
-    prepared: list[tuple[str, str, ReferenceCharacteristic, HarmonisedColumn]] = []
+    quota_results = check_quotas(quotas, {name: counts[a.column] for name, a in assigned.items()})
+    prepared: list[tuple[ColumnAssignment, ReferenceCharacteristic, HarmonisedColumn]] = []
     unmatched: dict[str, dict[str, int]] = {}
     allowed: dict[str, list[str]] = {}
-    for name, column in matched.items():
-        answers = [answer for answer, _ in counts[column] if answer is not None]
-        profile = reference.profile(name, answers)
+    for name, assignment in assigned.items():
+        if name not in wanted:
+            continue  # a quota-only column
+        raw = counts[assignment.column]
+        profile = reference.profile(name, _answers_for_bands(raw, assignment, event_date))
         if isinstance(profile, NotAvailable):
             not_audited.append(NotAudited(name, profile.reason))
             continue
-        harmonised = harmonise_column(counts[column], CategoryMatcher(list(profile.categories)))
-        unmatched[column] = harmonised.unmatched
-        allowed[column] = list(profile.categories)
-        prepared.append((name, column, profile, harmonised))
+        placer = AnswerPlacer(
+            assignment.question,
+            list(profile.categories),
+            mapping=mapping,
+            dates_of_birth=assignment.dates_of_birth,
+            event_date=event_date,
+        )
+        harmonised = harmonise_column(raw, placer)
+        unmatched[assignment.column] = harmonised.unmatched
+        allowed[assignment.column] = list(profile.categories)
+        prepared.append((assignment, profile, harmonised))
+        broader = _broader_audit(name, assignment, raw, harmonised, reference, assigned, mapping)
+        if broader is not None:
+            prepared.append(broader)
     check_unmatched(table, unmatched, allowed)
     check_something_audited(
         table, len(prepared), len(quota_results), [(n.name, n.reason) for n in not_audited]
     )
 
     drafts = [
-        _draft_characteristic(name, column, profile, harmonised, config)
-        for name, column, profile, harmonised in prepared
+        _draft_characteristic(assignment, profile, harmonised, config)
+        for assignment, profile, harmonised in prepared
     ]
     adjusted = iter(
         stats.adjust_p_values(
@@ -120,9 +150,100 @@ def audit_register(
     )
 
 
-def _draft_characteristic(
+NO_EVENT = "(no event given)"
+
+
+def split_by_event(table: Table, column: str) -> list[tuple[str, Table]]:
+    """One table per distinct value of an event column, blank events together.
+
+    Each is the same lazy scan with a filter, so nothing is copied.
+    """
+    if column not in table.columns:
+        shown = ", ".join(repr(c) for c in table.columns[:12])
+        raise RegisterError(
+            f"register {table.name} has no column {column!r} for --event-column. Its columns "
+            f"are {shown}."
+        )
+    values = collect(
+        table, table.frame.select(pl.col(column).cast(pl.String).unique().sort(nulls_last=True))
+    ).to_series()
+    events: list[tuple[str, Table]] = []
+    for value in values.to_list():
+        if value is None or not value.strip():
+            if any(name == NO_EVENT for name, _ in events):
+                continue
+            condition = pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+            name = NO_EVENT
+        else:
+            condition = pl.col(column) == value
+            name = value.strip()
+        events.append(
+            (
+                name,
+                replace(
+                    table,
+                    frame=table.frame.filter(condition),
+                    with_overflow=(
+                        table.with_overflow.filter(condition)
+                        if table.with_overflow is not None
+                        else None
+                    ),
+                ),
+            )
+        )
+    return events
+
+
+def _answers_for_bands(
+    raw: Sequence[tuple[str | None, int]],
+    assignment: ColumnAssignment,
+    event_date: dt.date | None,
+) -> list[str]:
+    """The distinct answers a reference sees, dates of birth already turned into ages."""
+    answers = [answer for answer, _ in raw if answer is not None]
+    if not assignment.dates_of_birth:
+        return answers
+    ages = [birth_answer_age(answer, event_date) for answer in answers]
+    return [
+        str(age) if age is not None else answer for age, answer in zip(ages, answers, strict=True)
+    ]
+
+
+def _broader_audit(
     name: str,
-    column: str,
+    assignment: ColumnAssignment,
+    raw: Sequence[tuple[str | None, int]],
+    harmonised: HarmonisedColumn,
+    reference: ReferenceSource,
+    assigned: dict[str, ColumnAssignment],
+    mapping: UserMapping | None,
+) -> tuple[ColumnAssignment, ReferenceCharacteristic, HarmonisedColumn] | None:
+    """The same column at the broader level, when some answers name only a broad group.
+
+    "Mixed race" cannot be counted among the 4 Mixed categories, but it can among
+    the 5 high-level ethnic groups, so those answers are not lost.
+    """
+    broader_name = BROADER_CHARACTERISTIC.get(name)
+    if broader_name is None or not harmonised.n_broad_only or broader_name in assigned:
+        return None
+    answers = [answer for answer, _ in raw if answer is not None]
+    profile = reference.profile(broader_name, answers)
+    if isinstance(profile, NotAvailable):
+        return None
+    broader = ColumnAssignment(
+        broader_name,
+        assignment.column,
+        assignment.question,
+        False,
+        assignment.approximate,
+        f"the {name.replace('_', ' ')} column, at the broader level",
+    )
+    placer = AnswerPlacer(broader_name, list(profile.categories), mapping=mapping)
+    return broader, profile, harmonise_column(raw, placer)
+
+
+def _draft_characteristic(
+    assignment: ColumnAssignment,
     profile: ReferenceCharacteristic,
     harmonised: HarmonisedColumn,
     config: AuditConfig,
@@ -153,13 +274,22 @@ def _draft_characteristic(
             chi_square = ChiSquare(
                 statistic, df, p_value, min(g["expected_count"] for g in testable)
             )
+    notes = [assignment.approximate] if assignment.approximate else []
+    notes += sorted(harmonised.notes - set(notes))
     return {
-        "name": name,
-        "column": column,
+        "name": assignment.characteristic,
+        "column": assignment.column,
         "n_known": n,
         "n_unknown": unknown,
         "n_blank": harmonised.n_blank,
         "n_declined": harmonised.n_declined,
+        "n_broad_only": harmonised.n_broad_only,
+        "n_unplaceable": harmonised.n_unplaceable,
+        "unplaceable": tuple(
+            UnplaceableAnswer(answer, count, note)
+            for answer, (count, note) in sorted(harmonised.unplaceable.items())
+        ),
+        "mapping_notes": tuple(notes),
         "dissimilarity_index": dissimilarity,
         "chi_square": chi_square,
         "groups": groups,

@@ -303,11 +303,16 @@ class _AreaRecord:
 
 def _normalise(text: str) -> str:
     """Fold case, accents, dashes, apostrophes, '&' and spacing so names match loosely."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    if not text.isascii():  # most names are: skip the costly accent folding for them
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    text = text.casefold()
     text = text.replace("&", " and ").replace("’", "'").replace("‘", "'")
-    text = re.sub(r"[‐-―]", "-", text)
+    text = _DASHES.sub("-", text)
     return " ".join(text.split())
+
+
+_DASHES = re.compile(r"[‐-―]")
 
 
 class _AreaIndex:

@@ -8,10 +8,13 @@ inside the commands that need them.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -81,6 +84,21 @@ def cli() -> None:
     "targets_file",
     type=click.Path(path_type=Path),
     help="Quota file (category,name,min,max) to check, or a target population CSV.",
+)
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(path_type=Path),
+    help="Mapping file (from `mapping suggest`) that says what columns and answers mean.",
+)
+@click.option(
+    "--event-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date of the event (YYYY-MM-DD), for ages from dates of birth. Default: today.",
+)
+@click.option(
+    "--event-column",
+    help="Column naming each row's event: audit every event separately (needs --output FOLDER).",
 )
 @click.option(
     "--format",
@@ -167,6 +185,9 @@ def audit(
     eligible_age: str | None,
     reference_file: Path | None,
     targets_file: Path | None,
+    mapping_file: Path | None,
+    event_date: dt.datetime | None,
+    event_column: str | None,
     formats: tuple[str, ...],
     output: str | None,
     confidence: float,
@@ -197,16 +218,18 @@ def audit(
       inclusion-audit audit panel.csv --targets quotas.csv --area "Tower Hamlets" \\
           --format json --format html --format pdf --output out/
     """
-    from .audit import audit_register
+    from .audit import audit_register, split_by_event
     from .config import AuditConfig
+    from .mapping import read_mapping
     from .outputs import choose_formats, plan_outputs, write_all
     from .readers import read_table
     from .render import FILE_NAMES, RenderOptions, render
     from .sources import choose_reference
 
     chosen = choose_formats(formats, output)
-    inputs = [p for p in (register, reference_file, targets_file) if p is not None]
-    plan = plan_outputs(chosen, output, FILE_NAMES, inputs)
+    inputs = [p for p in (register, reference_file, targets_file, mapping_file) if p is not None]
+    if event_column and (output is None or output == "-"):
+        raise click.UsageError("--event-column writes one report per event: add --output FOLDER.")
     config = AuditConfig(
         confidence=confidence,
         correction=correction,
@@ -216,10 +239,39 @@ def audit(
         min_expected=min_expected,
     )
     reference, quotas = choose_reference(areas, eligible_age, reference_file, targets_file)
-    result = audit_register(read_table(register), reference, config, quotas)
+    mapping = read_mapping(mapping_file) if mapping_file else None
+    day = event_date.date() if event_date else None
+    table = read_table(register)
     options = RenderOptions(
         template_dir=template_dir, title=title, suppress_below=suppress_below, internal=internal
     )
+    if event_column:
+        assert output is not None
+        events = split_by_event(table, event_column)
+        results = [
+            (name, audit_register(part, reference, config, quotas, mapping, day))
+            for name, part in events
+        ]
+        files: list[tuple[Path, bytes]] = []
+        index = []
+        for (name, result), folder in zip(results, _event_folders(results), strict=True):
+            plan = plan_outputs(chosen, str(Path(output) / folder) + "/", FILE_NAMES, inputs)
+            event_options = replace(options, title=title or f"Who took part: {name}")
+            files += [(path, render(result, fmt, event_options)) for fmt, path in plan if path]
+            index.append({"event": name, "folder": folder, "participants": result.n_participants})
+        index_data = json.dumps({"events": index}, indent=2, ensure_ascii=False) + "\n"
+        files.append((Path(output) / "events.json", index_data.encode("utf-8")))
+        write_all(files)
+        if not quiet:
+            for name, result in results:
+                click.echo(f"\n== {name}", err=True)
+                _print_summary(result, [])
+            click.echo(f"\nWrote {len(files)} files under {output}", err=True)
+        if fail_on_under and any(r.groups_with_status(_status("under")) for _, r in results):
+            sys.exit(EXIT_FINDINGS)
+        return
+    plan = plan_outputs(chosen, output, FILE_NAMES, inputs)
+    result = audit_register(table, reference, config, quotas, mapping, day)
     rendered = [(path, render(result, file_format, options)) for file_format, path in plan]
     write_all([(path, data) for path, data in rendered if path is not None])
     for destination, data in rendered:
@@ -230,6 +282,85 @@ def audit(
         _print_summary(result, [d for d, _ in rendered if d is not None])
     if fail_on_under and result.groups_with_status(_status("under")):
         sys.exit(EXIT_FINDINGS)
+
+
+def _event_folders(results: list[tuple[str, Any]]) -> list[str]:
+    """A safe, unique folder name per event: letters, digits and hyphens."""
+    folders: list[str] = []
+    for name, _ in results:
+        slug = "-".join(re.findall(r"[a-z0-9]+", name.casefold()))[:60] or "event"
+        candidate, number = slug, 2
+        while candidate in folders:
+            candidate, number = f"{slug}-{number}", number + 1
+        folders.append(candidate)
+    return folders
+
+
+@cli.group("mapping", context_settings=CONTEXT)
+def mapping_group() -> None:
+    """Review how a register's columns and answers are understood, and correct it.
+
+    \b
+    Example:
+      inclusion-audit mapping suggest register.xlsx --area Lambeth --output mapping.toml
+      inclusion-audit audit register.xlsx --area Lambeth --mapping mapping.toml -o report.pdf
+    """
+
+
+@mapping_group.command("suggest", context_settings=CONTEXT)
+@click.argument("register", type=click.Path(path_type=Path))
+@click.option(
+    "--area",
+    "areas",
+    multiple=True,
+    metavar="AREA",
+    help="Census area whose categories answers are matched to (default England and Wales).",
+)
+@click.option("--eligible-age", metavar="SPEC", help="Ages the event was open to (with --area).")
+@click.option(
+    "--reference",
+    "reference_file",
+    type=click.Path(path_type=Path),
+    help="A population CSV whose categories answers are matched to, instead.",
+)
+@click.option(
+    "--event-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date of the event, for ages from dates of birth. Default: today.",
+)
+@click.option("--output", "-o", required=True, help="The mapping file to write (.toml).")
+@_handle_errors
+def mapping_suggest(
+    register: Path,
+    areas: tuple[str, ...],
+    eligible_age: str | None,
+    reference_file: Path | None,
+    event_date: dt.datetime | None,
+    output: str,
+) -> None:
+    """Write a commented mapping file for REGISTER: each column and answer as understood.
+
+    Answers the tool cannot place are left empty and marked TODO; fill them in
+    (or mark them "unplaceable") and pass the file to `audit --mapping`.
+    """
+    from .outputs import OutputError, check_destination, write_all
+    from .readers import read_table
+    from .sources import choose_reference
+    from .suggest import suggest_mapping
+
+    if not output.endswith(".toml"):
+        raise OutputError(f"--output {output}: a mapping file ends in .toml.")
+    destination = Path(output)
+    check_destination(destination, [p for p in (register, reference_file) if p is not None])
+    if not areas and not reference_file:
+        areas = ("K04000001",)  # England and Wales: every Census label
+    reference, _ = choose_reference(areas, eligible_age, reference_file)
+    text = suggest_mapping(
+        read_table(register), reference, event_date.date() if event_date else None
+    )
+    write_all([(destination, text.encode("utf-8"))])
+    todo = text.count("TODO: not recognised")
+    click.echo(f"Wrote {destination}: {todo} answer(s) to fill in (marked TODO).", err=True)
 
 
 @cli.group(context_settings=CONTEXT)

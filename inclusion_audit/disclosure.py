@@ -24,6 +24,9 @@ The rules, per characteristic (and per quota characteristic):
   still leaves at least two possible counts; any other status of a hidden group
   that depends on its count becomes ``withheld``. ``insufficient_data`` depends
   only on the expected count, so it stays.
+* **Answers that were not placed** ("Non-binary" under sex, "BAME"): when any of
+  their counts is small, the breakdown (blank, declined, broad only, could not
+  be placed, and each answer's count) is withheld and only the total remains.
 * **Quotas** follow the same rules, and a quota is hidden wherever the matching
   group is hidden in its characteristic's table.
 
@@ -169,11 +172,31 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
                 for key in _HIDDEN_WITH_COUNT:
                     if key in group:
                         group[key] = None
+        _suppress_unplaced(characteristic, threshold)
         hidden_categories[column_key(characteristic.get("name", ""))] = {
             normalise(g["category"]) for g in groups if g["suppressed"]
         }
     _suppress_quotas(shown.get("quotas", []), hidden_categories, threshold)
     return shown
+
+
+def _suppress_unplaced(characteristic: dict[str, Any], threshold: int) -> None:
+    """Small counts of answers that were not placed can be as telling as a group's.
+
+    "Non-binary (2)" under a sex question says two people are non-binary. When any
+    such count is small, the breakdown of unplaced answers is withheld and only
+    their total (``n_unknown``) stays; the answers are still named.
+    """
+    items = characteristic.get("unplaceable", [])
+    parts = [characteristic.get("n_broad_only", 0), characteristic.get("n_unplaceable", 0)]
+    small = [c for c in [*parts, *(i["count"] for i in items)] if c and 0 < c < threshold]
+    if not small:
+        return
+    for key in ("n_blank", "n_declined", "n_broad_only", "n_unplaceable"):
+        if key in characteristic:
+            characteristic[key] = None
+    for item in items:
+        item["count"] = None
 
 
 def _largest_possible(

@@ -53,20 +53,24 @@ def plan_outputs(
     nor anything but a regular file, and a single file's suffix must fit its format.
     """
     plan = _plan(formats, output, file_names)
-    protected = {_identity(p) for p in inputs if p.exists()}
     for _, destination in plan:
-        if destination is None:
-            continue
-        if destination.exists() and _identity(destination) in protected:
-            raise OutputError(
-                f"--output {destination} is one of the input files; writing there would "
-                "destroy it. Choose another name."
-            )
-        if destination.exists() and not destination.is_file():
-            raise OutputError(
-                f"--output {destination} exists and is not a regular file. Choose another name."
-            )
+        if destination is not None:
+            check_destination(destination, inputs)
     return plan
+
+
+def check_destination(destination: Path, inputs: Sequence[Path] = ()) -> None:
+    """A destination may be neither an input file nor anything but a regular file."""
+    protected = {_identity(p) for p in inputs if p.exists()}
+    if destination.exists() and _identity(destination) in protected:
+        raise OutputError(
+            f"--output {destination} is one of the input files; writing there would "
+            "destroy it. Choose another name."
+        )
+    if destination.exists() and not destination.is_file():
+        raise OutputError(
+            f"--output {destination} exists and is not a regular file. Choose another name."
+        )
 
 
 def _identity(path: Path) -> tuple[int, int]:

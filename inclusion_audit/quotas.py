@@ -19,8 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
+from .classifications import place_answer
 from .errors import FileReadError, ReferenceFileError
-from .harmonise import CategoryMatcher, column_key, normalise
+from .harmonise import column_key, normalise
 from .readers import collect, read_table
 from .reference import CustomReference, ReferenceCharacteristic, read_reference_csv
 from .result import QuotaResult
@@ -127,11 +128,13 @@ def check_quotas(
     for quota in quotas:
         by_characteristic.setdefault(quota.characteristic, []).append(quota)
     for characteristic, group in by_characteristic.items():
-        matcher = CategoryMatcher([q.category for q in group])
-        counts = dict.fromkeys((q.category for q in group), 0)
+        categories = [q.category for q in group]
+        counts = dict.fromkeys(categories, 0)
         for answer, count in answers.get(characteristic, ()):
-            if answer is not None and (category := matcher.match(answer)) is not None:
-                counts[category] += count
+            # The same knowledge as the audit: "F" meets a quota for "Female".
+            placement = place_answer(column_key(characteristic), answer, categories)
+            if placement.kind == "category" and placement.category is not None:
+                counts[placement.category] += count
         for quota in group:
             count = counts[quota.category]
             gap = count - quota.minimum if count < quota.minimum else max(0, count - quota.maximum)

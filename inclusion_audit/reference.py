@@ -18,9 +18,9 @@ from typing import Protocol
 import polars as pl
 
 from . import census
+from .classifications import place_answer
 from .errors import FileReadError, ReferenceFileError, RegisterError
 from .harmonise import (
-    CategoryMatcher,
     check_categories,
     column_key,
     is_declined,
@@ -364,11 +364,12 @@ def _fits_only_broad_groups(areas: Sequence[census.Area], answers: Sequence[str]
         detailed = census.census_profile(areas, "ethnic_group")
     except census.CharacteristicNotAvailableError:
         return False
-    broad_matcher = CategoryMatcher(list(broad.categories))
-    detailed_matcher = CategoryMatcher(list(detailed.categories))
-    return not any(detailed_matcher.match(a) for a in answers) and any(
-        broad_matcher.match(a) for a in answers
-    )
+    # Every placeable answer names only a high-level group: compare at that level.
+    detailed_kinds = {
+        place_answer("ethnic_group", a, list(detailed.categories)).kind for a in answers
+    }
+    broad_kinds = {place_answer("ethnic_group", a, list(broad.categories)).kind for a in answers}
+    return "category" not in detailed_kinds and "category" in broad_kinds
 
 
 def _renamed(profile: census.CensusProfile, name: str, caveat: str) -> census.CensusProfile:

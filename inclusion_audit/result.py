@@ -86,6 +86,19 @@ class ReferenceInfo:
 
 
 @dataclass(frozen=True)
+class UnplaceableAnswer:
+    """A recognised answer that fits no single category ("BAME"), with why.
+
+    Only curated wordings are named; answers a user's mapping file set aside
+    are counted under one label, since they may be participants' free text.
+    """
+
+    answer: str
+    count: int
+    note: str
+
+
+@dataclass(frozen=True)
 class CharacteristicResult:
     """The audit of one characteristic (one register column)."""
 
@@ -95,6 +108,10 @@ class CharacteristicResult:
     n_unknown: int
     n_blank: int
     n_declined: int
+    n_broad_only: int
+    n_unplaceable: int
+    unplaceable: tuple[UnplaceableAnswer, ...]
+    mapping_notes: tuple[str, ...]
     dissimilarity_index: float | None
     chi_square: ChiSquare | None
     groups: tuple[GroupResult, ...]

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from .classifications import closest_categories
 from .errors import RegisterError, UnknownValuesError
 from .harmonise import column_key
 from .readers import Table, collect
@@ -107,8 +108,11 @@ def check_unmatched(
     for column, values in columns.items():
         first_rows = _first_rows(table, column, list(values))
         listed = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+        options = list(categories.get(column, ()))
         described = [
-            f"{_show(value)} ({_rows(count)}, first on row {first_rows.get(value, '?')})"
+            f"{_show(value)} ({_rows(count)}, first on row {first_rows.get(value, '?')}"
+            + _closest(value, options)
+            + ")"
             for value, count in listed[:_MAX_VALUES_LISTED]
         ]
         if len(listed) > _MAX_VALUES_LISTED:
@@ -117,8 +121,9 @@ def check_unmatched(
         allowed = ", ".join(_show(c) for c in categories.get(column, ()))
         lines.append(f"    its categories are: {allowed}")
     lines.append(
-        "Correct these answers in the register, or add the categories to the reference. "
-        "Blank and 'Prefer not to say' answers are counted as unknown."
+        "Say what they mean in a mapping file: `inclusion-audit mapping suggest "
+        f"{table.name} … --output mapping.toml` lists every answer, then "
+        "`audit --mapping mapping.toml`. Or correct them in the register."
     )
     raise UnknownValuesError("\n".join(lines))
 
@@ -134,6 +139,11 @@ def _first_rows(table: Table, column: str, values: list[str]) -> dict[str, int]:
         .agg(pl.col("index").min()),
     )
     return {value: int(index) + 2 for value, index in found.iter_rows()}
+
+
+def _closest(value: str, options: list[str]) -> str:
+    near = closest_categories(value, options, limit=2)
+    return "; closest: " + " or ".join(_show(c) for c in near) if near else ""
 
 
 def _show(value: str) -> str:

@@ -124,7 +124,8 @@ def test_unknown_answers_stop_the_audit_with_every_value_listed(write_csv, small
         audit_register(read_table(register), read_reference_csv(small_reference))
     message = str(caught.value)
     assert "2 answers match no reference category" in message
-    assert "'Femle' (2 rows, first on row 5)" in message
+    assert "'Femle' (2 rows, first on row 5; closest: 'Female'" in message
+    assert "mapping suggest" in message
     assert "=cmd|" in message and "'Female', 'Male'" in message
 
 

@@ -132,7 +132,10 @@ def test_bad_register_writes_nothing(runner, tmp_path, write_csv, example_refere
         out,
     )
     assert result.exit_code == 2
-    assert "register.csv" in result.stderr and "'Mal' (1 row, first on row 5)" in result.stderr
+    assert (
+        "register.csv" in result.stderr
+        and "'Mal' (1 row, first on row 5; closest: 'Male'" in result.stderr
+    )
     assert not out.exists()
 
 
