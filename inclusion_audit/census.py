@@ -35,7 +35,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +219,11 @@ def reference_manifest() -> dict[str, Any]:
     return copy.deepcopy(_store().manifest)
 
 
+def licence_attribution() -> tuple[str, ...]:
+    """The manifest's licence attribution lines (ONS first, then NISRA), uncopied."""
+    return tuple(_store().manifest["licence"]["attribution"])
+
+
 def _store() -> _Store:
     return _store_for(reference_data_dir().resolve())
 
@@ -278,8 +283,10 @@ class _Store:
         if (table, key) not in self._coverage:
             frame = self.table(table)
             column = "source" if table == "age_sex" else "characteristic"
-            codes = frame.filter(pl.col(column) == key)["area_code"].unique()
-            self._coverage[(table, key)] = frozenset(codes.to_list())
+            grouped = frame.group_by(column).agg(pl.col("area_code").unique())
+            for name, codes in grouped.iter_rows():
+                self._coverage[(table, name)] = frozenset(codes)
+            self._coverage.setdefault((table, key), frozenset())
         return self._coverage[(table, key)]
 
     @property
@@ -316,38 +323,109 @@ _DASHES = re.compile(r"[‐-―]")
 
 
 class _AreaIndex:
-    """Codes, names and aliases of every area, for resolution and listing."""
+    """Codes, names and aliases of every area, for resolution and listing.
+
+    Built lazily: resolving one area by code or exact name touches a few rows, so
+    records, the full name index and the membership tree are made only when used.
+    """
 
     def __init__(self, frame: pl.DataFrame) -> None:
-        self.records: list[_AreaRecord] = []
-        self.by_code: dict[str, _AreaRecord] = {}
-        self.by_name: dict[str, list[_AreaRecord]] = {}
-        for row in frame.iter_rows(named=True):
+        self._frame = frame
+        self._row_of = {code.upper(): i for i, code in enumerate(frame["code"].to_list())}
+        self._built: dict[int, _AreaRecord] = {}
+        self.by_code = _RecordsByCode(self)
+
+    def at(self, row: int) -> _AreaRecord:
+        """The record of one row of the areas table."""
+        record = self._built.get(row)
+        if record is None:
+            data = self._frame.row(row, named=True)
             record = _AreaRecord(
                 area=Area(
-                    code=row["code"],
-                    name=row["display_name"],
-                    type=row["type"],
-                    population=row["population"],
-                    approximate=bool(row["approximate"]),
+                    code=data["code"],
+                    name=data["display_name"],
+                    type=data["type"],
+                    population=data["population"],
+                    approximate=bool(data["approximate"]),
                 ),
-                parent_code=row["parent_code"],
-                components=tuple(row["components"] or ()),
-                aliases=tuple(row["aliases"] or ()),
+                parent_code=data["parent_code"],
+                components=tuple(data["components"] or ()),
+                aliases=tuple(data["aliases"] or ()),
             )
-            self.records.append(record)
-            self.by_code[record.area.code.upper()] = record
-            names = {row["name"], row["display_name"], *record.aliases}
-            for name in {_normalise(n) for n in names}:
-                self.by_name.setdefault(name, []).append(record)
-        # Region and country membership, for the double-counting check.
-        self.children: dict[str, list[str]] = {}
-        for record in self.records:
-            if record.parent_code and record.area.type in ("ltla", "region", "lgd", "country"):
-                self.children.setdefault(record.parent_code, []).append(record.area.code)
+            self._built[row] = record
+        return record
+
+    def row_of(self, code: str) -> int | None:
+        return self._row_of.get(code.upper())
+
+    @cached_property
+    def records(self) -> list[_AreaRecord]:
+        return [self.at(row) for row in range(self._frame.height)]
+
+    @cached_property
+    def _name_keys(self) -> pl.DataFrame:
+        """(row, key) for every name, display name and alias, folded like _normalise.
+
+        ASCII names (nearly all) are folded in one vectorised expression that gives
+        what _normalise gives for ASCII text; the others go through _normalise.
+        """
+        names = (
+            self._frame.select(
+                pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
+                pl.concat_list(
+                    "name",
+                    "display_name",
+                    pl.col("aliases").fill_null(pl.lit([], pl.List(pl.String))),
+                ).alias("name"),
+            )
+            .explode("name")
+            .drop_nulls("name")
+        )
+        is_ascii = pl.col("name").str.contains(r"^[\x00-\x7F]*$")
+        folded = names.filter(is_ascii).select(
+            "row",
+            pl.col("name")
+            .str.to_lowercase()
+            .str.replace_all("&", " and ", literal=True)
+            .str.replace_all(r"[ \t\n\r\x0b\x0c\x1c-\x1f]+", " ")
+            .str.strip_chars(" ")
+            .alias("key"),
+        )
+        other = names.filter(~is_ascii)
+        rest = pl.DataFrame(
+            {"row": other["row"], "key": [_normalise(n) for n in other["name"].to_list()]},
+            schema={"row": pl.Int64, "key": pl.String},
+        )
+        return pl.concat([folded, rest]).unique().sort("row")
+
+    def named(self, key: str) -> list[_AreaRecord]:
+        """Areas with a name, display name or alias that folds to ``key``, in table order."""
+        rows = self._name_keys.filter(pl.col("key") == key)["row"].to_list()
+        return [self.at(row) for row in rows]
+
+    @cached_property
+    def by_name(self) -> dict[str, list[_AreaRecord]]:
+        """Every folded name and its areas (for suggestions when nothing matches)."""
+        found: dict[str, list[_AreaRecord]] = {}
+        for row, key in self._name_keys.iter_rows():
+            found.setdefault(key, []).append(self.at(row))
+        return found
+
+    @cached_property
+    def children(self) -> dict[str, list[str]]:
+        """Region and country membership, for the double-counting check."""
+        kids = (
+            self._frame.filter(
+                pl.col("parent_code").is_not_null(),
+                pl.col("type").is_in(["ltla", "region", "lgd", "country"]),
+            )
+            .group_by("parent_code", maintain_order=True)
+            .agg("code")
+        )
+        return {parent: list(codes) for parent, codes in kids.iter_rows()}
 
     def record(self, area: Area) -> _AreaRecord:
-        record = self.by_code.get(area.code.upper())
+        record = self.by_code.get(area.code)
         if record is None:
             raise AreaNotFoundError(
                 f"Area code '{area.code}' is not in the Census reference data. {AREAS_HINT}"
@@ -376,6 +454,23 @@ class _AreaIndex:
         for kid in kids:
             found |= self.leaves(kid)
         return found
+
+
+class _RecordsByCode:
+    """``index.by_code[code]`` and ``.get(code)``, any case, building records on demand."""
+
+    def __init__(self, index: _AreaIndex) -> None:
+        self._index = index
+
+    def get(self, code: str) -> _AreaRecord | None:
+        row = self._index.row_of(code)
+        return None if row is None else self._index.at(row)
+
+    def __getitem__(self, code: str) -> _AreaRecord:
+        record = self.get(code)
+        if record is None:
+            raise KeyError(code)
+        return record
 
 
 def list_areas(types: Sequence[str] | None = None) -> list[Area]:
@@ -421,7 +516,7 @@ def _resolve_one(index: _AreaIndex, spec: str) -> Area:
     record = index.by_code.get(text.upper())
     if record is not None:
         return record.area
-    matches = index.by_name.get(_normalise(text), [])
+    matches = index.named(_normalise(text))
     if len(matches) == 1:
         return matches[0].area
     if matches:

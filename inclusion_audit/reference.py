@@ -320,7 +320,7 @@ class CensusReference:
     @property
     def attribution(self) -> str:
         """The licence line the Open Government Licence asks every use to carry."""
-        lines = census.reference_manifest()["licence"]["attribution"]
+        lines = census.licence_attribution()
         ons, nisra = lines[0], lines[1]
         northern_ireland = [a.code.startswith("N") for a in self.areas]
         if all(northern_ireland):

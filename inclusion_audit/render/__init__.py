@@ -12,23 +12,15 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-
-from jinja2 import (
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    PrefixLoader,
-    StrictUndefined,
-    TemplateSyntaxError,
-    select_autoescape,
-)
+from typing import TYPE_CHECKING
 
 from ..disclosure import suppress_small_counts
 from ..errors import InputError
 from ..paths import templates_dir
 from ..result import AuditResult
-from .context import build_context
-from .formatters import FILTERS
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 FORMATS = ("json", "html", "md", "pdf", "csv")
 FILE_NAMES = {
@@ -56,6 +48,18 @@ def environment(template_dir: Path | None = None) -> Environment:
     A council template can extend a shipped one of the same name through the
     ``default:`` prefix, e.g. ``{% extends "default:base.html" %}``.
     """
+    # Deferred: a JSON or CSV result never needs Jinja2 (30 ms to import).
+    from jinja2 import (
+        ChoiceLoader,
+        Environment,
+        FileSystemLoader,
+        PrefixLoader,
+        StrictUndefined,
+        select_autoescape,
+    )
+
+    from .formatters import FILTERS
+
     shipped = FileSystemLoader(templates_dir())
     loaders: list[FileSystemLoader | PrefixLoader] = []
     if template_dir is not None:
@@ -155,6 +159,10 @@ def html_to_pdf(html: str, template_dir: Path | None = None) -> bytes:
 
 
 def _render_template(name: str, result: AuditResult, options: RenderOptions) -> str:
+    from jinja2 import TemplateSyntaxError
+
+    from .context import build_context
+
     context = build_context(
         result,
         title=options.title,
