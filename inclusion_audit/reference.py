@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -373,13 +373,4 @@ def _fits_only_broad_groups(areas: Sequence[census.Area], answers: Sequence[str]
 
 
 def _renamed(profile: census.CensusProfile, name: str, caveat: str) -> census.CensusProfile:
-    return census.CensusProfile(
-        name=name,
-        base=profile.base,
-        universe=profile.universe,
-        table=profile.table,
-        categories=profile.categories,
-        not_answered=profile.not_answered,
-        caveats=(caveat, *profile.caveats),
-        unit=profile.unit,
-    )
+    return replace(profile, name=name, caveats=(caveat, *profile.caveats))
