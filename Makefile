@@ -30,6 +30,7 @@ sysdeps-test:
 demo: $(STAMP) sysdeps
 	$(BIN)/inclusion-audit audit examples/riverside-forum-register.csv \
 		--area Lambeth --eligible-age 16+ \
+		--event examples/riverside-forum-event.yaml --partners examples/riverside-partners.csv \
 		--format json --format html --format pdf --output out/demo
 	@echo "Open out/demo/report.html (or report.pdf) to read the audit."
 

@@ -15,9 +15,16 @@ from typing import Any
 import polars as pl
 
 from . import __version__, stats
+from .barriers import (
+    analyse_barriers,
+    area_shares,
+    count_reported_barriers,
+    reported_barrier_columns,
+)
 from .classifications import BROADER_CHARACTERISTIC
 from .config import AuditConfig
 from .errors import RegisterError
+from .event import EventDetails
 from .findings import classify
 from .harmonise import (
     AnswerPlacer,
@@ -30,13 +37,16 @@ from .harmonise import (
 from .mapping import UserMapping
 from .quotas import Quota, check_quotas
 from .readers import Table, answer_counts, collect
-from .reference import NotAvailable, ReferenceCharacteristic, ReferenceSource
+from .recommendations import Partner, recommend, what_worked
+from .reference import CensusReference, NotAvailable, ReferenceCharacteristic, ReferenceSource
 from .result import (
     AuditResult,
+    BarrierResult,
     CharacteristicResult,
     ChiSquare,
     GroupResult,
     NotAudited,
+    RecommendationResult,
     ReferenceInfo,
     RegisterInfo,
     UnplaceableAnswer,
@@ -147,6 +157,55 @@ def audit_register(
         characteristics=tuple(characteristics),
         not_audited=tuple(not_audited),
         quotas=tuple(quota_results),
+    )
+
+
+def run_audit(
+    table: Table,
+    reference: ReferenceSource,
+    config: AuditConfig | None = None,
+    *,
+    quotas: Sequence[Quota] = (),
+    mapping: UserMapping | None = None,
+    event: EventDetails | None = None,
+    event_date: dt.date | None = None,
+    partners: Sequence[Partner] = (),
+    suppress_below: int = 5,
+) -> AuditResult:
+    """The whole audit: statistics, then likely barriers and outreach recommendations.
+
+    ``suppress_below`` is the disclosure threshold of the reports the result is
+    meant for (0 for internal use): recommendation evidence leaves out the
+    figures of groups those reports hide.
+    """
+    day = event_date or (event.date if event is not None else None)
+    result = audit_register(table, reference, config, quotas, mapping, day)
+    columns = reported_barrier_columns(table.columns)
+    reported = None
+    if columns:
+        counts, _ = answer_counts(table, list(dict.fromkeys(c.column for c in columns)))
+        reported = count_reported_barriers(columns, counts)
+    shares = (
+        area_shares(reference.areas, reference.eligible_age)
+        if isinstance(reference, CensusReference)
+        else None
+    )
+    findings = analyse_barriers(result, event, reported, shares, suppress_below=suppress_below)
+    recommendations = recommend(result, findings, partners, suppress_below=suppress_below)
+    return replace(
+        result,
+        event=event.to_dict() if event is not None else None,
+        barriers=tuple(
+            BarrierResult(f.barrier, f.title, f.evidence, f.groups, f.strength, f.source)
+            for f in findings
+        ),
+        recommendations=tuple(
+            RecommendationResult(
+                r.characteristic, r.category, r.barrier, r.action, r.evidence, r.priority, r.source
+            )
+            for r in recommendations
+        ),
+        what_worked=tuple(what_worked(result, event, suppress_below=suppress_below)),
     )
 
 

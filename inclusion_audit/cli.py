@@ -92,9 +92,22 @@ def cli() -> None:
     help="Mapping file (from `mapping suggest`) that says what columns and answers mean.",
 )
 @click.option(
+    "--event",
+    "event_file",
+    type=click.Path(path_type=Path),
+    help="Event details (YAML, TOML or JSON): timing, venue, support offered… for barriers.",
+)
+@click.option(
+    "--partners",
+    "partners_file",
+    type=click.Path(path_type=Path),
+    help="CSV of local community organisations and the groups they serve.",
+)
+@click.option(
     "--event-date",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Date of the event (YYYY-MM-DD), for ages from dates of birth. Default: today.",
+    help="Date of the event (YYYY-MM-DD), for ages from dates of birth. Default: the "
+    "--event file's date, else today.",
 )
 @click.option(
     "--event-column",
@@ -186,6 +199,8 @@ def audit(
     reference_file: Path | None,
     targets_file: Path | None,
     mapping_file: Path | None,
+    event_file: Path | None,
+    partners_file: Path | None,
     event_date: dt.datetime | None,
     event_column: str | None,
     formats: tuple[str, ...],
@@ -218,16 +233,22 @@ def audit(
       inclusion-audit audit panel.csv --targets quotas.csv --area "Tower Hamlets" \\
           --format json --format html --format pdf --output out/
     """
-    from .audit import audit_register, split_by_event
+    from .audit import run_audit, split_by_event
     from .config import AuditConfig
+    from .event import load_event
     from .mapping import read_mapping
     from .outputs import choose_formats, plan_outputs, write_all
     from .readers import read_table
+    from .recommendations import load_partners
     from .render import FILE_NAMES, RenderOptions, render
     from .sources import choose_reference
 
     chosen = choose_formats(formats, output)
-    inputs = [p for p in (register, reference_file, targets_file, mapping_file) if p is not None]
+    inputs = [
+        p
+        for p in (register, reference_file, targets_file, mapping_file, event_file, partners_file)
+        if p is not None
+    ]
     if event_column and (output is None or output == "-"):
         raise click.UsageError("--event-column writes one report per event: add --output FOLDER.")
     config = AuditConfig(
@@ -240,18 +261,34 @@ def audit(
     )
     reference, quotas = choose_reference(areas, eligible_age, reference_file, targets_file)
     mapping = read_mapping(mapping_file) if mapping_file else None
+    event = load_event(event_file) if event_file else None
+    partners = load_partners(partners_file) if partners_file else []
     day = event_date.date() if event_date else None
     table = read_table(register)
+    if title is None and event is not None and event.title:
+        title = event.title
     options = RenderOptions(
         template_dir=template_dir, title=title, suppress_below=suppress_below, internal=internal
     )
+    threshold = 0 if internal else suppress_below
+
+    def run(part: Any) -> Any:
+        return run_audit(
+            part,
+            reference,
+            config,
+            quotas=quotas,
+            mapping=mapping,
+            event=event,
+            event_date=day,
+            partners=partners,
+            suppress_below=threshold,
+        )
+
     if event_column:
         assert output is not None
         events = split_by_event(table, event_column)
-        results = [
-            (name, audit_register(part, reference, config, quotas, mapping, day))
-            for name, part in events
-        ]
+        results = [(name, run(part)) for name, part in events]
         files: list[tuple[Path, bytes]] = []
         index = []
         for (name, result), folder in zip(results, _event_folders(results), strict=True):
@@ -271,7 +308,7 @@ def audit(
             sys.exit(EXIT_FINDINGS)
         return
     plan = plan_outputs(chosen, output, FILE_NAMES, inputs)
-    result = audit_register(table, reference, config, quotas, mapping, day)
+    result = run(table)
     rendered = [(path, render(result, file_format, options)) for file_format, path in plan]
     write_all([(path, data) for path, data in rendered if path is not None])
     for destination, data in rendered:
@@ -535,6 +572,8 @@ def _print_summary(result: Any, written: list[Path]) -> None:
         click.echo(
             f"Possibly under-represented: {len(possible)} more group(s); see the report.", err=True
         )
+    for item in result.recommendations[:3]:
+        click.echo(f"Next step {item.priority}: {item.action} ({item.category})", err=True)
     if not under and not possible:
         click.echo("No group is under-represented by the thresholds used.", err=True)
     for item in result.not_audited:

@@ -147,6 +147,32 @@ class QuotaResult:
 
 
 @dataclass(frozen=True)
+class BarrierResult:
+    """A barrier that may explain why groups were missed, with the evidence for it."""
+
+    barrier: str
+    title: str
+    evidence: tuple[str, ...]
+    groups: tuple[tuple[str, str], ...]
+    """(characteristic, category) of each under-represented group it may explain."""
+    strength: float
+    source: str
+
+
+@dataclass(frozen=True)
+class RecommendationResult:
+    """One outreach action for one missed group; ``priority`` 1 comes first."""
+
+    characteristic: str
+    category: str
+    barrier: str
+    action: str
+    evidence: str
+    priority: int
+    source: str
+
+
+@dataclass(frozen=True)
 class RegisterInfo:
     """What was read: file name (never its path), format and size."""
 
@@ -169,6 +195,10 @@ class AuditResult:
     characteristics: tuple[CharacteristicResult, ...]
     not_audited: tuple[NotAudited, ...] = ()
     quotas: tuple[QuotaResult, ...] = ()
+    event: dict[str, Any] | None = None
+    barriers: tuple[BarrierResult, ...] = ()
+    recommendations: tuple[RecommendationResult, ...] = ()
+    what_worked: tuple[str, ...] = ()
     schema_version: str = field(default=SCHEMA_VERSION)
 
     def groups_with_status(

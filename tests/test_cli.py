@@ -272,3 +272,43 @@ def test_a_group_exactly_at_the_threshold_is_not_flagged(runner, write_csv) -> N
 def test_empty_eligible_age_is_refused(runner, example_register) -> None:
     result = invoke(runner, "audit", example_register, "--area", "Lambeth", "--eligible-age", "")
     assert result.exit_code == 2 and "Eligible age '' is not understood" in result.stderr
+
+
+def test_event_and_partners_give_ranked_recommendations(runner, example_register) -> None:
+    examples = Path(__file__).parent.parent / "examples"
+    result = invoke(
+        runner,
+        "audit",
+        example_register,
+        "--area",
+        "Lambeth",
+        "--eligible-age",
+        "16+",
+        "--event",
+        examples / "riverside-forum-event.yaml",
+        "--partners",
+        examples / "riverside-partners.csv",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["event"]["start_time"] == "10:00" and data["event"]["childcare"] is False
+    assert data["recommendations"][0]["priority"] == 1
+    assert any(r["barrier"] == "local_partner" for r in data["recommendations"])
+    assert any(b["barrier"] == "childcare" for b in data["barriers"])
+    assert "Next step 1:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("start_time: 25:00\n", "start_time"),
+        ("venue:\n  step_free: maybe\n", "venue.step_free"),
+        ("colour: blue\n", "colour"),
+    ],
+)
+def test_bad_event_files(runner, tmp_path, example_register, content, message) -> None:
+    event = tmp_path / "event.yaml"
+    event.write_text(content)
+    result = invoke(runner, "audit", example_register, "--area", "Lambeth", "--event", event)
+    assert result.exit_code == 2 and message in result.stderr and "event.yaml" in result.stderr
+    assert "Traceback" not in result.output

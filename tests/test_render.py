@@ -15,7 +15,7 @@ from inclusion_audit import audit_register, read_reference_csv
 from inclusion_audit.readers import read_table
 from inclusion_audit.render import RenderOptions, render
 from inclusion_audit.render.context import ReportContext, build_context
-from inclusion_audit.result import AuditResult
+from inclusion_audit.result import AuditResult, Status
 
 from .conftest import REPO, register_rows
 
@@ -194,7 +194,7 @@ def test_summary_sections_and_empty_actions(example_result) -> None:
         "What to do next",
         "Overall similarity and completeness",
     ]
-    assert "does not yet link the gaps to barriers" in summary.select_one(".empty-state").get_text()
+    assert "No outreach actions could be matched" in summary.select_one(".empty-state").get_text()
     missed = [li.get_text() for li in summary.select("ul.missed li")]
     assert missed[0].startswith("25-34 (age): under-represented")
     quality = soup.select_one("section.data-quality")
@@ -277,3 +277,29 @@ def test_text_colours_meet_wcag_aa_contrast_on_white() -> None:
             colour = variables[colour[6:-1]]
         ratio = (1.0 + 0.05) / (_luminance(colour) + 0.05)
         assert ratio >= 4.5, f"{colour} has contrast {ratio:.2f} on white"
+
+
+def test_recommendations_reach_the_summary_and_their_section(example_register) -> None:
+    from inclusion_audit import census
+    from inclusion_audit.audit import run_audit
+    from inclusion_audit.event import load_event
+    from inclusion_audit.reference import CensusReference
+
+    reference = CensusReference(
+        tuple(census.resolve_areas(["Lambeth"])), census.parse_age_range("16+")
+    )
+    event = load_event(Path(__file__).parent / "fixtures" / "events" / "town_hall.yaml")
+    result = run_audit(read_table(example_register), reference, event=event)
+    under = {(c.name, g.category) for c, g in result.groups_with_status(Status.UNDER)}
+    recommended = {(r.characteristic, r.category) for r in result.recommendations}
+    assert under <= recommended
+    assert [r.priority for r in result.recommendations] == list(
+        range(1, len(result.recommendations) + 1)
+    )
+    soup = BeautifulSoup(render(result, "html").decode(), "html.parser")
+    actions = soup.select("section.summary ol.actions li")
+    assert len(actions) == 3
+    assert actions[0].strong.get_text() == result.recommendations[0].action
+    section = soup.select_one("section.recommendations")
+    assert section is not None and section.select("table.barriers tbody tr")
+    assert "10:00 on a Wednesday" in section.get_text()

@@ -51,8 +51,8 @@ class ReportContext:
     )
     actions: list[dict[str, Any]] = field(
         metadata={
-            "help": "The most useful outreach actions, best first (empty until the audit "
-            "links gaps to barriers; the summary then shows an empty-state message)."
+            "help": "Outreach recommendations, best first (priority 1 first): the summary "
+            "shows the top three; empty when no group was missed."
         }
     )
 
@@ -90,5 +90,5 @@ def build_context(
         restricted=internal,
         suppression_threshold=threshold,
         charts={c["name"]: share_chart(c, threshold) for c in shown["characteristics"]},
-        actions=[],
+        actions=sorted(shown.get("recommendations", []), key=lambda r: r["priority"]),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 STATUS_WORDS = {
     "under": "Under-represented",
@@ -86,6 +87,34 @@ def md_escape(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
+def sentence(text: object) -> str:
+    """A clause as a sentence: first character capitalised (and nothing else), full stop.
+
+    >>> sentence("no BSL interpreter was booked"), sentence("Done.")
+    ('No BSL interpreter was booked.', 'Done.')
+    """
+    words = str(text).strip()
+    if not words:
+        return ""
+    words = words[0].upper() + words[1:]
+    return words if words.endswith((".", "!", "?")) else words + "."
+
+
+def group_pairs(
+    items: list[dict[str, Any]], first: str, second: str
+) -> list[tuple[tuple[Any, Any], list[dict[str, Any]]]]:
+    """Group items by two keys, keeping the order in which each pair first appears.
+
+    >>> rows = [{"a": 1, "b": 2, "n": 1}, {"a": 3, "b": 4, "n": 2}, {"a": 1, "b": 2, "n": 3}]
+    >>> [(key, [r["n"] for r in group]) for key, group in group_pairs(rows, "a", "b")]
+    [((1, 2), [1, 3]), ((3, 4), [2])]
+    """
+    groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for item in items:
+        groups.setdefault((item[first], item[second]), []).append(item)
+    return list(groups.items())
+
+
 FILTERS = {
     "percent": fmt_percent,
     "ratio": fmt_ratio,
@@ -93,4 +122,6 @@ FILTERS = {
     "count": fmt_count,
     "status_word": status_word,
     "md": md_escape,
+    "groupby_pair": group_pairs,
+    "sentence": sentence,
 }
