@@ -183,8 +183,18 @@ def run_audit(
     columns = reported_barrier_columns(table.columns)
     reported = None
     if columns:
-        counts, _ = answer_counts(table, list(dict.fromkeys(c.column for c in columns)))
+        barrier_columns = list(dict.fromkeys(c.column for c in columns))
+        counts, _ = answer_counts(table, barrier_columns)
         reported = count_reported_barriers(columns, counts)
+        used = tuple(dict.fromkeys([*result.register.columns_used, *barrier_columns]))
+        result = replace(
+            result,
+            register=replace(
+                result.register,
+                columns_used=used,
+                columns_ignored=len(table.columns) - len(used),
+            ),
+        )
     shares = (
         area_shares(reference.areas, reference.eligible_age)
         if isinstance(reference, CensusReference)

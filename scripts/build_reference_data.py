@@ -1958,6 +1958,9 @@ characteristics catalogue the library uses. `docs/reference-data.md` explains th
 |---|---|---|
 {rows}
 
+`barriers.yaml` is not generated: it is the curated barrier → groups → actions knowledge
+base the recommendations come from, edited by hand, with a source for every entry.
+
 Licence: {ogl}. {ons}. Northern Ireland figures: {nisra}. {mysociety}.
 """
 
