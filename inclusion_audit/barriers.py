@@ -345,7 +345,9 @@ def _default_knowledge_base(path: Path) -> KnowledgeBase:
 
 def _read_knowledge_base(path: Path) -> KnowledgeBase:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's C loader reads the knowledge base about ten times faster.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except FileNotFoundError:
         raise KnowledgeBaseError(
             f"The barrier knowledge base {path} is missing. Restore reference_data/"
