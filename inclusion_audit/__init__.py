@@ -7,8 +7,8 @@ reports that recommend outreach.
 The public API is small and imported lazily, so ``inclusion-audit --help``
 never pays for polars or the report engines::
 
-    from inclusion_audit import read_register, read_reference_csv, audit_register
-    result = audit_register(read_register("register.csv"), read_reference_csv("ref.csv"))
+    from inclusion_audit import read_register, read_reference_csv, run_audit
+    result = run_audit(read_register("register.csv"), read_reference_csv("ref.csv"))
     print(result.to_json())
 """
 
@@ -24,6 +24,7 @@ _PUBLIC = {
     "AuditResult": "result",
     "Status": "result",
     "audit_register": "audit",
+    "run_audit": "audit",
     "read_register": "readers",
     "read_reference_csv": "reference",
 }
