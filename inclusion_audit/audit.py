@@ -46,7 +46,6 @@ from .result import (
     ChiSquare,
     GroupResult,
     NotAudited,
-    RecommendationResult,
     ReferenceInfo,
     RegisterInfo,
     UnplaceableAnswer,
@@ -209,12 +208,7 @@ def run_audit(
             BarrierResult(f.barrier, f.title, f.evidence, f.groups, f.strength, f.source)
             for f in findings
         ),
-        recommendations=tuple(
-            RecommendationResult(
-                r.characteristic, r.category, r.barrier, r.action, r.evidence, r.priority, r.source
-            )
-            for r in recommendations
-        ),
+        recommendations=tuple(recommendations),
         what_worked=tuple(what_worked(result, event, suppress_below=suppress_below)),
     )
 

@@ -54,6 +54,7 @@ from .event import EventDetails
 from .folding import column_key, normalise
 from .harmonise import parse_age_band
 from .result import AuditResult, CharacteristicResult, GroupResult, Status
+from .result import RecommendationResult as Recommendation
 
 __all__ = [
     "LOCAL_PARTNER",
@@ -77,19 +78,6 @@ _LATER_ACTION = 0.5
 _STATUS_FACTOR = {Status.UNDER: 1.0, Status.POSSIBLE_UNDER: 0.5}
 _PARTNER_FACTOR = 0.9
 _FALLBACK_FACTOR = 0.5
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """One action for one missed group, with why (``evidence``) and its sources."""
-
-    characteristic: str
-    category: str
-    barrier: str
-    action: str
-    evidence: str
-    priority: int
-    source: str
 
 
 @dataclass(frozen=True)
