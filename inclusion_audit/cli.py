@@ -59,26 +59,47 @@ def cli() -> None:
     """
 
 
+def _population_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--area, --eligible-age and --reference: what a register is compared with."""
+    for option in reversed(
+        [
+            click.option(
+                "--area",
+                "areas",
+                multiple=True,
+                metavar="AREA",
+                help="Census 2021 area to compare with: a code or name (repeat to add areas "
+                "up). `mapping suggest` defaults to England and Wales.",
+            ),
+            click.option(
+                "--eligible-age",
+                metavar="SPEC",
+                help="Ages the event was open to, e.g. 16+, 18+ or 16-24 (with --area).",
+            ),
+            click.option(
+                "--reference",
+                "reference_file",
+                type=click.Path(path_type=Path),
+                help="Population to compare with instead: a CSV with columns "
+                "characteristic,category,count.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+_event_date_option = click.option(
+    "--event-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date of the event (YYYY-MM-DD), for ages from dates of birth. Default: the "
+    "--event file's date in `audit`, else today.",
+)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("register", type=click.Path(path_type=Path))
-@click.option(
-    "--area",
-    "areas",
-    multiple=True,
-    metavar="AREA",
-    help="Census 2021 area to compare with: a code or name (repeat to add areas up).",
-)
-@click.option(
-    "--eligible-age",
-    metavar="SPEC",
-    help="Ages the event was open to, e.g. 16+, 18+ or 16-24 (with --area).",
-)
-@click.option(
-    "--reference",
-    "reference_file",
-    type=click.Path(path_type=Path),
-    help="Population to compare with instead: a CSV with columns characteristic,category,count.",
-)
+@_population_options
 @click.option(
     "--targets",
     "targets_file",
@@ -103,12 +124,7 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     help="CSV of local community organisations and the groups they serve.",
 )
-@click.option(
-    "--event-date",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Date of the event (YYYY-MM-DD), for ages from dates of birth. Default: the "
-    "--event file's date, else today.",
-)
+@_event_date_option
 @click.option(
     "--event-column",
     help="Column naming each row's event: audit every event separately (needs --output FOLDER).",
@@ -346,25 +362,8 @@ def mapping_group() -> None:
 
 @mapping_group.command("suggest", context_settings=CONTEXT)
 @click.argument("register", type=click.Path(path_type=Path))
-@click.option(
-    "--area",
-    "areas",
-    multiple=True,
-    metavar="AREA",
-    help="Census area whose categories answers are matched to (default England and Wales).",
-)
-@click.option("--eligible-age", metavar="SPEC", help="Ages the event was open to (with --area).")
-@click.option(
-    "--reference",
-    "reference_file",
-    type=click.Path(path_type=Path),
-    help="A population CSV whose categories answers are matched to, instead.",
-)
-@click.option(
-    "--event-date",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Date of the event, for ages from dates of birth. Default: today.",
-)
+@_population_options
+@_event_date_option
 @click.option("--output", "-o", required=True, help="The mapping file to write (.toml).")
 @_handle_errors
 def mapping_suggest(
