@@ -1,7 +1,7 @@
 """Run an audit: register and reference in, one ``AuditResult`` out.
 
 This is the only module that knows the order of the layers: read → harmonise
-→ validate → reference → stats → findings → result.
+→ validate → reference → stats → findings → barriers → recommendations → result.
 """
 
 from __future__ import annotations
@@ -74,6 +74,23 @@ def audit_register(
     today). Raises ``RegisterError`` (or its subclass ``UnknownValuesError``)
     when the register cannot be audited; nothing is computed from partial data.
     """
+    return _audit(table, reference, config, quotas, mapping, event_date)[0]
+
+
+def _audit(
+    table: Table,
+    reference: ReferenceSource,
+    config: AuditConfig | None,
+    quotas: Sequence[Quota],
+    mapping: UserMapping | None,
+    event_date: dt.date | None,
+    extra_columns: Sequence[str] = (),
+) -> tuple[AuditResult, dict[str, list[tuple[str | None, int]]]]:
+    """The statistical audit, plus the answer counts of ``extra_columns``.
+
+    Extra columns (the barrier question) are counted in the same single pass
+    over the register as the characteristics.
+    """
     config = config or AuditConfig()
     wanted = reference.characteristic_names()
     quota_names = list(dict.fromkeys(q.characteristic for q in quotas))
@@ -82,7 +99,7 @@ def audit_register(
         table, {n: a.column for n, a in assigned.items()}, [*wanted, *quota_names]
     )
     check_no_duplicate_columns(table, {n: a.column for n, a in assigned.items()})
-    columns = list(dict.fromkeys(a.column for a in assigned.values()))
+    columns = list(dict.fromkeys([*(a.column for a in assigned.values()), *extra_columns]))
     counts, n_rows = answer_counts(table, columns)
     check_has_rows(table, n_rows)
 
@@ -156,7 +173,7 @@ def audit_register(
         characteristics=tuple(characteristics),
         not_audited=tuple(not_audited),
         quotas=tuple(quota_results),
-    )
+    ), counts
 
 
 def run_audit(
@@ -178,22 +195,14 @@ def run_audit(
     figures of groups those reports hide.
     """
     day = event_date or (event.date if event is not None else None)
-    result = audit_register(table, reference, config, quotas, mapping, day)
-    columns = reported_barrier_columns(table.columns)
-    reported = None
-    if columns:
-        barrier_columns = list(dict.fromkeys(c.column for c in columns))
-        counts, _ = answer_counts(table, barrier_columns)
-        reported = count_reported_barriers(columns, counts)
-        used = tuple(dict.fromkeys([*result.register.columns_used, *barrier_columns]))
-        result = replace(
-            result,
-            register=replace(
-                result.register,
-                columns_used=used,
-                columns_ignored=len(table.columns) - len(used),
-            ),
-        )
+    questions = reported_barrier_columns(table.columns)
+    barrier_columns = list(dict.fromkeys(q.column for q in questions))
+    result, counts = _audit(table, reference, config, quotas, mapping, day, barrier_columns)
+    reported = (
+        count_reported_barriers(questions, {c: counts[c] for c in barrier_columns})
+        if questions
+        else None
+    )
     shares = (
         area_shares(reference.areas, reference.eligible_age)
         if isinstance(reference, CensusReference)
