@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
+from .result import AuditResult, Status  # standard library only: keeps --help instant
 
 EXIT_INPUT_ERROR = 2
 EXIT_FINDINGS = 1
@@ -320,7 +321,7 @@ def audit(
                 click.echo(f"\n== {name}", err=True)
                 _print_summary(result, [])
             click.echo(f"\nWrote {len(files)} files under {output}", err=True)
-        if fail_on_under and any(r.groups_with_status(_status("under")) for _, r in results):
+        if fail_on_under and any(r.groups_with_status(Status.UNDER) for _, r in results):
             sys.exit(EXIT_FINDINGS)
         return
     plan = plan_outputs(chosen, output, FILE_NAMES, inputs)
@@ -333,7 +334,7 @@ def audit(
             sys.stdout.flush()
     if not quiet:
         _print_summary(result, [d for d, _ in rendered if d is not None])
-    if fail_on_under and result.groups_with_status(_status("under")):
+    if fail_on_under and result.groups_with_status(Status.UNDER):
         sys.exit(EXIT_FINDINGS)
 
 
@@ -542,13 +543,7 @@ def _cell(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _status(name: str) -> Any:
-    from .result import Status
-
-    return Status(name)
-
-
-def _print_summary(result: Any, written: list[Path]) -> None:
+def _print_summary(result: AuditResult, written: list[Path]) -> None:
     from .render.formatters import fmt_ratio
 
     audited = len(result.characteristics)
@@ -557,8 +552,8 @@ def _print_summary(result: Any, written: list[Path]) -> None:
         f"{'s' if audited != 1 else ''} against {result.reference}.",
         err=True,
     )
-    under = result.groups_with_status(_status("under"))
-    possible = result.groups_with_status(_status("possible_under"))
+    under = result.groups_with_status(Status.UNDER)
+    possible = result.groups_with_status(Status.POSSIBLE_UNDER)
     if under:
         click.echo("Under-represented:", err=True)
         for characteristic, group in under:
