@@ -566,8 +566,8 @@ def _print_summary(result: AuditResult, written: list[Path]) -> None:
         click.echo(
             f"Possibly under-represented: {len(possible)} more group(s); see the report.", err=True
         )
-    for item in result.recommendations[:3]:
-        click.echo(f"Next step {item.priority}: {item.action} ({item.category})", err=True)
+    for step in result.recommendations[:3]:
+        click.echo(f"Next step {step.priority}: {step.action} ({step.category})", err=True)
     if not under and not possible:
         click.echo("No group is under-represented by the thresholds used.", err=True)
     for item in result.not_audited:
