@@ -45,7 +45,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .harmonise import column_key, normalise
+from .folding import column_key, normalise
 
 DEFAULT_THRESHOLD = 5
 FEW_UNDER = "few_under"

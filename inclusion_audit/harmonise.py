@@ -24,10 +24,8 @@ from .classifications import (
     place_answer,
 )
 from .errors import RegisterError
-from .folding import DECLINED_ANSWERS, column_key, is_declined, normalise
+from .folding import DECLINED_ANSWERS, column_key, normalise
 from .mapping import DECLINED, IGNORE, UNPLACEABLE, UserMapping
-
-__all__ = ["DECLINED_ANSWERS", "column_key", "is_declined", "normalise"]
 
 _AGE_NUMBER = re.compile(r"^(\d{1,3})(?:\.0+)?$")
 _MAX_AGE = 120

@@ -21,7 +21,7 @@ import polars as pl
 
 from .classifications import place_answer
 from .errors import FileReadError, ReferenceFileError
-from .harmonise import column_key, normalise
+from .folding import column_key, normalise
 from .readers import collect, read_table
 from .reference import CustomReference, ReferenceCharacteristic, read_reference_csv
 from .result import QuotaResult

@@ -20,13 +20,8 @@ import polars as pl
 from . import census
 from .classifications import place_answer
 from .errors import FileReadError, ReferenceFileError, RegisterError
-from .harmonise import (
-    check_categories,
-    column_key,
-    is_declined,
-    parse_age_band,
-    parse_age_years,
-)
+from .folding import column_key, is_declined
+from .harmonise import check_categories, parse_age_band, parse_age_years
 from .readers import collect, read_table
 
 REQUIRED_COLUMNS = ("characteristic", "category", "count")

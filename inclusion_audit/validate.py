@@ -12,7 +12,7 @@ import polars as pl
 
 from .classifications import closest_categories
 from .errors import RegisterError, UnknownValuesError
-from .harmonise import column_key
+from .folding import column_key
 from .readers import Table, collect
 
 _MAX_VALUES_LISTED = 20

@@ -9,13 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inclusion_audit.errors import RegisterError
+from inclusion_audit.folding import normalise
 from inclusion_audit.harmonise import (
     AnswerPlacer,
     assign_columns,
     birth_answer_age,
     check_categories,
     harmonise_column,
-    normalise,
     parse_age_band,
 )
 from inclusion_audit.mapping import UserMapping
