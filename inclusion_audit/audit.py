@@ -23,6 +23,7 @@ from .barriers import (
 )
 from .classifications import BROADER_CHARACTERISTIC
 from .config import AuditConfig
+from .disclosure import DEFAULT_THRESHOLD
 from .errors import RegisterError
 from .event import EventDetails
 from .findings import classify
@@ -186,7 +187,7 @@ def run_audit(
     event: EventDetails | None = None,
     event_date: dt.date | None = None,
     partners: Sequence[Partner] = (),
-    suppress_below: int = 5,
+    suppress_below: int = DEFAULT_THRESHOLD,
 ) -> AuditResult:
     """The whole audit: statistics, then likely barriers and outreach recommendations.
 

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
+from .disclosure import DEFAULT_THRESHOLD
 from .result import AuditResult, Status  # standard library only: keeps --help instant
 
 EXIT_INPUT_ERROR = 2
@@ -187,7 +188,7 @@ _event_date_option = click.option(
 @click.option(
     "--suppress-below",
     type=click.IntRange(min=0),
-    default=5,
+    default=DEFAULT_THRESHOLD,
     show_default=True,
     help="In reports, hide counts from 1 up to this minus 1 (ONS practice: 10).",
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..disclosure import suppress_small_counts
+from ..disclosure import DEFAULT_THRESHOLD, suppress_small_counts
 from ..errors import InputError
 from ..paths import templates_dir
 from ..result import AuditResult
@@ -38,7 +38,7 @@ class RenderOptions:
 
     template_dir: Path | None = None
     title: str | None = None
-    suppress_below: int = 5
+    suppress_below: int = DEFAULT_THRESHOLD
     internal: bool = False
 
 

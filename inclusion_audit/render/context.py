@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..disclosure import FEW_UNDER, suppress_small_counts
+from ..disclosure import DEFAULT_THRESHOLD, FEW_UNDER, suppress_small_counts
 from ..result import AuditResult, Status
 from .charts import Chart, share_chart
 
@@ -65,7 +65,7 @@ def build_context(
     result: AuditResult,
     *,
     title: str | None = None,
-    suppress_below: int = 5,
+    suppress_below: int = DEFAULT_THRESHOLD,
     internal: bool = False,
     today: dt.date | None = None,
 ) -> ReportContext:
