@@ -258,7 +258,7 @@ def audit(
     from .outputs import choose_formats, plan_outputs, write_all
     from .readers import read_table
     from .recommendations import load_partners
-    from .render import FILE_NAMES, RenderOptions, render
+    from .render import FILE_NAMES, RenderOptions, render_formats
     from .sources import choose_reference
 
     chosen = choose_formats(formats, output)
@@ -312,7 +312,8 @@ def audit(
         for (name, result), folder in zip(results, _event_folders(results), strict=True):
             plan = plan_outputs(chosen, str(Path(output) / folder) + "/", FILE_NAMES, inputs)
             event_options = replace(options, title=title or f"Who took part: {name}")
-            files += [(path, render(result, fmt, event_options)) for fmt, path in plan if path]
+            outputs = render_formats(result, [fmt for fmt, _ in plan], event_options)
+            files += [(path, outputs[fmt]) for fmt, path in plan if path]
             index.append({"event": name, "folder": folder, "participants": result.n_participants})
         index_data = json.dumps({"events": index}, indent=2, ensure_ascii=False) + "\n"
         files.append((Path(output) / "events.json", index_data.encode("utf-8")))
@@ -327,7 +328,8 @@ def audit(
         return
     plan = plan_outputs(chosen, output, FILE_NAMES, inputs)
     result = run(table)
-    rendered = [(path, render(result, file_format, options)) for file_format, path in plan]
+    outputs = render_formats(result, [fmt for fmt, _ in plan], options)
+    rendered = [(path, outputs[fmt]) for fmt, path in plan]
     write_all([(path, data) for path, data in rendered if path is not None])
     for destination, data in rendered:
         if destination is None:

@@ -303,3 +303,12 @@ def test_recommendations_reach_the_summary_and_their_section(example_register) -
     section = soup.select_one("section.recommendations")
     assert section is not None and section.select("table.barriers tbody tr")
     assert "10:00 on a Wednesday" in section.get_text()
+
+
+def test_several_formats_share_one_html_rendering(example_result) -> None:
+    from inclusion_audit.render import render_formats
+
+    outputs = render_formats(example_result, ["json", "html", "pdf"])
+    assert outputs["html"] == render(example_result, "html")
+    assert outputs["pdf"].startswith(b"%PDF")
+    assert outputs["json"] == render(example_result, "json")

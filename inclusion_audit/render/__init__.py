@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +91,24 @@ def render(result: AuditResult, file_format: str, options: RenderOptions | None 
     if file_format == "csv":
         return groups_csv(result, options).encode("utf-8-sig")
     raise ValueError(f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}")
+
+
+def render_formats(
+    result: AuditResult, formats: Sequence[str], options: RenderOptions | None = None
+) -> dict[str, bytes]:
+    """Several formats at once; the HTML report is rendered once for HTML and PDF."""
+    options = options or RenderOptions()
+    rendered: dict[str, bytes] = {}
+    if "html" in formats or "pdf" in formats:
+        html = render_html(result, options)
+        if "html" in formats:
+            rendered["html"] = html.encode("utf-8")
+        if "pdf" in formats:
+            rendered["pdf"] = html_to_pdf(html, options.template_dir)
+    for file_format in formats:
+        if file_format not in rendered:
+            rendered[file_format] = render(result, file_format, options)
+    return rendered
 
 
 def render_html(result: AuditResult, options: RenderOptions) -> str:
