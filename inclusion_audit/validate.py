@@ -118,7 +118,7 @@ def check_unmatched(
         if len(listed) > _MAX_VALUES_LISTED:
             described.append(f"and {len(listed) - _MAX_VALUES_LISTED} more")
         lines.append(f"  column {column!r}: " + ", ".join(described))
-        allowed = ", ".join(_show(c) for c in categories.get(column, ()))
+        allowed = ", ".join(repr(c) for c in categories.get(column, ()))
         lines.append(f"    its categories are: {allowed}")
     lines.append(
         "Say what they mean in a mapping file: `inclusion-audit mapping suggest "
@@ -143,7 +143,7 @@ def _first_rows(table: Table, column: str, values: list[str]) -> dict[str, int]:
 
 def _closest(value: str, options: list[str]) -> str:
     near = closest_categories(value, options, limit=2)
-    return "; closest: " + " or ".join(_show(c) for c in near) if near else ""
+    return "; closest: " + " or ".join(repr(c) for c in near) if near else ""
 
 
 def _show(value: str) -> str:
