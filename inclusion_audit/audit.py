@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -47,6 +47,7 @@ from .result import (
     ChiSquare,
     GroupResult,
     NotAudited,
+    QuotaResult,
     ReferenceInfo,
     RegisterInfo,
     UnplaceableAnswer,
@@ -78,21 +79,44 @@ def audit_register(
     return _audit(table, reference, config, quotas, mapping, event_date)[0]
 
 
-def _audit(
+@dataclass
+class PreparedRegister:
+    """A register read once and harmonised: what the audit and ``check`` both start from.
+
+    Nothing here has been judged yet: unknown answers sit in ``unmatched`` and an
+    empty register has ``n_rows`` 0, so the caller decides what stops it.
+    """
+
+    assigned: dict[str, ColumnAssignment]
+    columns: list[str]
+    """Every register column read: characteristics, quotas and extra columns."""
+    counts: dict[str, list[tuple[str | None, int]]]
+    """Distinct answers and their counts, by register column."""
+    n_rows: int
+    characteristics: list[tuple[ColumnAssignment, ReferenceCharacteristic, HarmonisedColumn]]
+    """The characteristics to audit (a broader level follows the column it comes from)."""
+    placers: dict[str, AnswerPlacer]
+    """How each audited column's answers were placed, by register column."""
+    unmatched: dict[str, dict[str, int]]
+    allowed: dict[str, list[str]]
+    not_audited: list[NotAudited]
+    quotas: list[QuotaResult]
+
+
+def prepare_register(
     table: Table,
     reference: ReferenceSource,
-    config: AuditConfig | None,
-    quotas: Sequence[Quota],
-    mapping: UserMapping | None,
-    event_date: dt.date | None,
+    quotas: Sequence[Quota] = (),
+    mapping: UserMapping | None = None,
+    event_date: dt.date | None = None,
     extra_columns: Sequence[str] = (),
-) -> tuple[AuditResult, dict[str, list[tuple[str | None, int]]]]:
-    """The statistical audit, plus the answer counts of ``extra_columns``.
+) -> PreparedRegister:
+    """Find the characteristic columns, count their answers in one pass, and place them.
 
-    Extra columns (the barrier question) are counted in the same single pass
-    over the register as the characteristics.
+    ``extra_columns`` (the barrier question) are counted in the same pass.
+    Raises ``RegisterError`` when no column answers any characteristic or one is
+    duplicated: then there is nothing to audit or check.
     """
-    config = config or AuditConfig()
     wanted = reference.characteristic_names()
     quota_names = list(dict.fromkeys(q.characteristic for q in quotas))
     assigned = assign_columns(table.columns, [*wanted, *quota_names], mapping, source=table.name)
@@ -102,7 +126,6 @@ def _audit(
     check_no_duplicate_columns(table, {n: a.column for n, a in assigned.items()})
     columns = list(dict.fromkeys([*(a.column for a in assigned.values()), *extra_columns]))
     counts, n_rows = answer_counts(table, columns)
-    check_has_rows(table, n_rows)
 
     not_audited = [
         NotAudited(name, "the register has no column for it")
@@ -111,6 +134,7 @@ def _audit(
     ]
     quota_results = check_quotas(quotas, {name: counts[a.column] for name, a in assigned.items()})
     prepared: list[tuple[ColumnAssignment, ReferenceCharacteristic, HarmonisedColumn]] = []
+    placers: dict[str, AnswerPlacer] = {}
     unmatched: dict[str, dict[str, int]] = {}
     allowed: dict[str, list[str]] = {}
     for name, assignment in assigned.items():
@@ -129,20 +153,56 @@ def _audit(
             event_date=event_date,
         )
         harmonised = harmonise_column(raw, placer)
+        placers[assignment.column] = placer
         unmatched[assignment.column] = harmonised.unmatched
         allowed[assignment.column] = list(profile.categories)
         prepared.append((assignment, profile, harmonised))
         broader = _broader_audit(name, assignment, raw, harmonised, reference, assigned, mapping)
         if broader is not None:
             prepared.append(broader)
-    check_unmatched(table, unmatched, allowed)
-    check_something_audited(
-        table, len(prepared), len(quota_results), [(n.name, n.reason) for n in not_audited]
+    return PreparedRegister(
+        assigned=assigned,
+        columns=columns,
+        counts=counts,
+        n_rows=n_rows,
+        characteristics=prepared,
+        placers=placers,
+        unmatched=unmatched,
+        allowed=allowed,
+        not_audited=not_audited,
+        quotas=quota_results,
     )
+
+
+def _audit(
+    table: Table,
+    reference: ReferenceSource,
+    config: AuditConfig | None,
+    quotas: Sequence[Quota],
+    mapping: UserMapping | None,
+    event_date: dt.date | None,
+    extra_columns: Sequence[str] = (),
+) -> tuple[AuditResult, dict[str, list[tuple[str | None, int]]]]:
+    """The statistical audit, plus the answer counts of ``extra_columns``.
+
+    Extra columns (the barrier question) are counted in the same single pass
+    over the register as the characteristics.
+    """
+    config = config or AuditConfig()
+    prepared = prepare_register(table, reference, quotas, mapping, event_date, extra_columns)
+    check_has_rows(table, prepared.n_rows)
+    check_unmatched(table, prepared.unmatched, prepared.allowed)
+    check_something_audited(
+        table,
+        len(prepared.characteristics),
+        len(prepared.quotas),
+        [(n.name, n.reason) for n in prepared.not_audited],
+    )
+    columns, counts, n_rows = prepared.columns, prepared.counts, prepared.n_rows
 
     drafts = [
         _draft_characteristic(assignment, profile, harmonised, config)
-        for assignment, profile, harmonised in prepared
+        for assignment, profile, harmonised in prepared.characteristics
     ]
     adjusted = iter(
         stats.adjust_p_values(
@@ -172,8 +232,8 @@ def _audit(
         settings=config.to_dict(),
         n_participants=n_rows,
         characteristics=tuple(characteristics),
-        not_audited=tuple(not_audited),
-        quotas=tuple(quota_results),
+        not_audited=tuple(prepared.not_audited),
+        quotas=tuple(prepared.quotas),
     ), counts
 
 

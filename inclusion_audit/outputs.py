@@ -59,17 +59,19 @@ def plan_outputs(
     return plan
 
 
-def check_destination(destination: Path, inputs: Sequence[Path] = ()) -> None:
+def check_destination(
+    destination: Path, inputs: Sequence[Path] = (), option: str = "--output"
+) -> None:
     """A destination may be neither an input file nor anything but a regular file."""
     protected = {_identity(p) for p in inputs if p.exists()}
     if destination.exists() and _identity(destination) in protected:
         raise OutputError(
-            f"--output {destination} is one of the input files; writing there would "
+            f"{option} {destination} is one of the input files; writing there would "
             "destroy it. Choose another name."
         )
     if destination.exists() and not destination.is_file():
         raise OutputError(
-            f"--output {destination} exists and is not a regular file. Choose another name."
+            f"{option} {destination} exists and is not a regular file. Choose another name."
         )
 
 

@@ -106,12 +106,12 @@ def check_unmatched(
         f"{'match' if total != 1 else 'matches'} no reference category."
     ]
     for column, values in columns.items():
-        first_rows = _first_rows(table, column, list(values))
+        first = first_rows(table, column, list(values))
         listed = sorted(values.items(), key=lambda item: (-item[1], item[0]))
         options = list(categories.get(column, ()))
         described = [
-            f"{_show(value)} ({_rows(count)}, first on row {first_rows.get(value, '?')}"
-            + _closest(value, options)
+            f"{show_value(value)} ({rows_phrase(count)}, first on row {first.get(value, '?')}"
+            + closest_hint(value, options)
             + ")"
             for value, count in listed[:_MAX_VALUES_LISTED]
         ]
@@ -128,7 +128,7 @@ def check_unmatched(
     raise UnknownValuesError("\n".join(lines))
 
 
-def _first_rows(table: Table, column: str, values: list[str]) -> dict[str, int]:
+def first_rows(table: Table, column: str, values: list[str]) -> dict[str, int]:
     """Spreadsheet row of each value's first occurrence (the header is row 1)."""
     found = collect(
         table,
@@ -141,16 +141,16 @@ def _first_rows(table: Table, column: str, values: list[str]) -> dict[str, int]:
     return {value: int(index) + 2 for value, index in found.iter_rows()}
 
 
-def _closest(value: str, options: list[str]) -> str:
+def closest_hint(value: str, options: list[str]) -> str:
     near = closest_categories(value, options, limit=2)
     return "; closest: " + " or ".join(repr(c) for c in near) if near else ""
 
 
-def _show(value: str) -> str:
+def show_value(value: str) -> str:
     """A value quoted for a terminal: control characters escaped, long ones cut."""
     shown = repr(value)
     return shown if len(shown) <= _MAX_VALUE_LENGTH else shown[: _MAX_VALUE_LENGTH - 1] + "…"
 
 
-def _rows(count: int) -> str:
+def rows_phrase(count: int) -> str:
     return f"{count} row{'s' if count != 1 else ''}"
