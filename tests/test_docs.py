@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from click.testing import CliRunner
 
 from inclusion_audit.cli import cli
@@ -18,9 +19,10 @@ def test_readme_gives_the_two_commands() -> None:
     assert "make test" in (REPO / ".ci" / "run").read_text()
 
 
-def test_every_audit_option_is_in_the_readme() -> None:
+@pytest.mark.parametrize("name", ["audit", "check"])
+def test_every_command_option_is_in_the_readme(name: str) -> None:
     readme = (REPO / "README.md").read_text()
-    command = cli.commands["audit"]
+    command = cli.commands[name]
     for parameter in command.params:
         for option in getattr(parameter, "opts", []):
             if option.startswith("--") and option != "--help":
