@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 if [ "${1:-}" = "--with-test-tools" ]; then
   packages+=(poppler-utils)   # pdftoppm/pdftotext, used by the PDF tests
+  packages+=(chromium)        # the web form's browser tests (Playwright drives Debian's Chromium)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

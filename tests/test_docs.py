@@ -19,7 +19,7 @@ def test_readme_gives_the_two_commands() -> None:
     assert "make test" in (REPO / ".ci" / "run").read_text()
 
 
-@pytest.mark.parametrize("name", ["audit", "check"])
+@pytest.mark.parametrize("name", ["audit", "check", "serve"])
 def test_every_command_option_is_in_the_readme(name: str) -> None:
     readme = (REPO / "README.md").read_text()
     command = cli.commands[name]
