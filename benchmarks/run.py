@@ -54,6 +54,10 @@ DEFAULT_MARKDOWN = HERE / "RESULTS.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 SMOKE_ROWS = 10_000
 CHECK_ROWS = 1_000_000
+SERVICE_REQUESTS = 200
+SMOKE_SERVICE_REQUESTS = 16
+# One worker per core: the audit is CPU-bound.
+SERVICE_WORKERS = 2
 # Relative tolerance for the audit and the baseline to agree: both compute in
 # double precision, by different algorithms.
 AGREEMENT_TOLERANCE = 1e-6
@@ -239,7 +243,13 @@ def size_cases(
 
 
 def other_cases(
-    data_dir: Path, tool: str, *, check_rows: int, runs: int, fast_runs: int
+    data_dir: Path,
+    tool: str,
+    *,
+    check_rows: int,
+    runs: int,
+    fast_runs: int,
+    service_requests: int = SERVICE_REQUESTS,
 ) -> list[Case]:
     """Start-up, the PDF of a typical event, and the commands still to be built.
 
@@ -311,11 +321,23 @@ def other_cases(
             key="service",
             group="other",
             role="service",
-            label="service JSON audit, 8 concurrent clients on loopback",
-            argv=None,
+            label=f"service JSON audit: {service_requests} requests, 8 concurrent clients, "
+            f"{SERVICE_WORKERS} workers, on loopback (whole run, service start-up included)",
+            argv=(
+                sys.executable,
+                str(HERE / "load.py"),
+                "--requests",
+                str(service_requests),
+                "--clients",
+                "8",
+                "--workers",
+                str(SERVICE_WORKERS),
+                "--output",
+                f"{out}/service-load.json",
+            ),
             runs=runs,
             needs="serve",
-            note="needs a load driver that starts the service and runs 8 clients",
+            output=f"{out}/service-load.json",
         ),
     ]
 
@@ -389,6 +411,8 @@ def _run_once(
     if timed:
         outcome.seconds.append(round(result.seconds, 4))
         outcome.max_rss_kb.append(result.max_rss_kb)
+        if case.role == "service" and case.output:
+            outcome.note = _load_note(Path(case.output))
     if verbose:
         kind = "run" if timed else "warm-up"
         print(
@@ -396,6 +420,17 @@ def _run_once(
             f"{result.max_rss_kb / 1024:8.1f} MB",
             file=sys.stderr,
         )
+
+
+def _load_note(path: Path) -> str:
+    """The load driver's own measurements of its last run, for the results table."""
+    measured = json.loads(path.read_text(encoding="utf-8"))
+    latency = measured["latency_ms"]
+    return (
+        f"{measured['requests_per_second']} audits/s over {measured['seconds']} s of load; "
+        f"latency median {latency['median']} ms, p95 {latency['p95']} ms, "
+        f"p99 {latency['p99']} ms; every answer checked"
+    )
 
 
 def _short(arg: str) -> str:
@@ -946,7 +981,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = 1 if args.smoke else (args.runs or 5)
         fast_runs = 1 if args.smoke else max(runs, 10)
         groups.append(
-            other_cases(data_dir, tool, check_rows=check_rows, runs=runs, fast_runs=fast_runs)
+            other_cases(
+                data_dir,
+                tool,
+                check_rows=check_rows,
+                runs=runs,
+                fast_runs=fast_runs,
+                service_requests=SMOKE_SERVICE_REQUESTS if args.smoke else SERVICE_REQUESTS,
+            )
         )
     if args.only:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]
