@@ -34,6 +34,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from . import __version__
 from .disclosure import DEFAULT_THRESHOLD
@@ -406,7 +407,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 areas = [a for a in (area or []) if a.strip()]
                 if not areas and reference_path is None:
                     areas = ["K04000001"]  # England and Wales, as on the command line
-                source, _ = choose_reference(areas, eligible_age.strip() or None, reference_path)
                 rules = CheckRules(
                     min_rows=min_rows,
                     required=tuple(
@@ -416,12 +416,19 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                     id_column=id_column or None,
                     event_column=event_column or None,
                 )
-                result = check_register(
-                    read_table(register_path),
-                    source,
-                    rules,
-                    mapping=read_mapping(mapping_path) if mapping_path else None,
-                )
+
+                def run() -> Any:
+                    source, _ = choose_reference(
+                        areas, eligible_age.strip() or None, reference_path
+                    )
+                    return check_register(
+                        read_table(register_path),
+                        source,
+                        rules,
+                        mapping=read_mapping(mapping_path) if mapping_path else None,
+                    )
+
+                result = await run_in_threadpool(run)
             except InputError as error:
                 status = 413 if isinstance(error, UploadTooLargeError) else 400
                 return JSONResponse({"error": uploads.tidy(str(error))}, status_code=status)
@@ -462,40 +469,58 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 async def _audit(
     uploads: _Uploads, files: dict[str, UploadFile | None], form: AuditForm
 ) -> tuple[bytes, str]:
-    """Run the audit on saved uploads; the rendered report and its format."""
-    from .audit import run_audit
-    from .event import EventDetails, load_event, parse_event
-    from .mapping import read_mapping
-    from .readers import read_table
-    from .recommendations import load_partners
-    from .render import FORMATS, RenderOptions, render_formats
-    from .sources import choose_reference
+    """Save the uploads, then audit and render in a worker thread; the report and its format.
+
+    The audit is CPU-bound: run on the event loop it would hold every other request
+    of the worker until it finished. polars and WeasyPrint release the GIL, so
+    threads do overlap.
+    """
+    from .render import FORMATS
 
     if form.report_format not in FORMATS:
         raise UploadError(
             f"the report format {form.report_format!r} is not one of {', '.join(FORMATS)}."
         )
-    threshold = _threshold(form.suppress_below)
     register = await uploads.save("register", files["register"], REGISTER_SUFFIXES)
     if register is None:
         raise UploadError("choose a register file: the participant list exported from your form.")
-    reference = await uploads.save("reference", files.get("reference"), CSV_SUFFIXES)
-    targets = await uploads.save("targets", files.get("targets"), CSV_SUFFIXES)
-    mapping = await uploads.save("mapping", files.get("mapping"), frozenset({".toml"}))
-    partners = await uploads.save("partners", files.get("partners"), CSV_SUFFIXES)
-    event_file = await uploads.save(
-        "event", files.get("event"), frozenset({".yaml", ".yml", ".toml", ".json"})
-    )
+    saved = {
+        "register": register,
+        "reference": await uploads.save("reference", files.get("reference"), CSV_SUFFIXES),
+        "targets": await uploads.save("targets", files.get("targets"), CSV_SUFFIXES),
+        "mapping": await uploads.save("mapping", files.get("mapping"), frozenset({".toml"})),
+        "partners": await uploads.save("partners", files.get("partners"), CSV_SUFFIXES),
+        "event": await uploads.save(
+            "event", files.get("event"), frozenset({".yaml", ".yml", ".toml", ".json"})
+        ),
+    }
+    body = await run_in_threadpool(_audit_saved, saved, form)
+    return body, form.report_format
+
+
+def _audit_saved(saved: dict[str, Path | None], form: AuditForm) -> bytes:
+    from .audit import run_audit
+    from .event import EventDetails, load_event, parse_event
+    from .mapping import read_mapping
+    from .readers import read_table
+    from .recommendations import load_partners
+    from .render import RenderOptions, render_formats
+    from .sources import choose_reference
+
+    threshold = _threshold(form.suppress_below)
+    register, mapping, partners = saved["register"], saved["mapping"], saved["partners"]
+    assert register is not None
     areas = [a.strip() for a in form.area.split(";") if a.strip()]
-    source, quotas = choose_reference(areas, form.eligible_age.strip() or None, reference, targets)
+    source, quotas = choose_reference(
+        areas, form.eligible_age.strip() or None, saved["reference"], saved["targets"]
+    )
     event: EventDetails | None = None
-    if event_file is not None:
-        event = load_event(event_file)
+    if saved["event"] is not None:
+        event = load_event(saved["event"])
     elif (details := form.event_details()) is not None:
         event = parse_event(details, "(the event details on the form)")
-    table = read_table(register)
     result = run_audit(
-        table,
+        read_table(register),
         source,
         quotas=quotas,
         mapping=read_mapping(mapping) if mapping else None,
@@ -507,10 +532,8 @@ async def _audit(
     options = RenderOptions(title=title, suppress_below=threshold, internal=form.internal)
     if form.report_format == "pdf":
         with _PDF_LOCK:
-            rendered = render_formats(result, ["pdf"], options)
-    else:
-        rendered = render_formats(result, [form.report_format], options)
-    return rendered[form.report_format], form.report_format
+            return render_formats(result, ["pdf"], options)["pdf"]
+    return render_formats(result, [form.report_format], options)[form.report_format]
 
 
 def _threshold(raw: str) -> int:
