@@ -53,6 +53,7 @@ BLANK = "(blank)"
 DECLINED = "(prefer not to say)"
 SET_ASIDE = "(set aside)"
 """Harmonised values that are not categories; the audit counts them as unknown."""
+_SENTINELS = frozenset({BLANK, DECLINED, SET_ASIDE})
 
 ID_COLUMN_NAMES = ("participant_id", "respondent_id", "response_id", "id")
 """Headers taken as participant identifiers when ``--id-column`` is not given."""
@@ -301,6 +302,9 @@ def _labels(counts: Sequence[tuple[str | None, int]], placer: AnswerPlacer) -> d
             labels[answer] = placement.category
         elif placement.kind in ("broad_only", "unplaceable"):
             labels[answer] = SET_ASIDE
+        elif answer in _SENTINELS:
+            # An unknown answer written exactly like a sentinel must not pass as one.
+            labels[answer] = f"{answer} (an answer, not a category)"
         else:
             # Unknown answers keep their own text, so the validation reports them.
             labels[answer] = answer
