@@ -244,3 +244,93 @@ def test_betainc_matches_scipy(a: float, b: float, x: float) -> None:
     from scipy.special import betainc
 
     assert stats.betainc(a, b, x) == pytest.approx(betainc(a, b, x), rel=1e-8, abs=1e-14)
+
+
+def r_poisson_test(x: int, m: float) -> float:
+    """R's two-sided ``poisson.test(x, T = m)``, transcribed line by line onto scipy's Poisson."""
+    import numpy as np
+
+    poisson = scipy_stats.poisson
+    if m == 0:
+        return float(x == 0)
+    if x == m:
+        return 1.0
+    d = poisson.pmf(x, m) * (1 + 1e-7)
+    if x < m:
+        big_n = math.ceil(2 * m - x)
+        while poisson.pmf(big_n, m) > d:
+            big_n *= 2
+        y = int(np.sum(poisson.pmf(np.arange(math.ceil(m), big_n + 1), m) <= d))
+        return float(poisson.cdf(x, m) + poisson.sf(big_n - y, m))
+    y = int(np.sum(poisson.pmf(np.arange(0, math.floor(m) + 1), m) <= d))
+    return float(poisson.cdf(y - 1, m) + poisson.sf(x - 1, m))
+
+
+expected_counts = st.one_of(
+    st.floats(min_value=0.01, max_value=50), st.floats(min_value=50, max_value=1e6)
+)
+
+
+@given(expected_counts, st.floats(min_value=0, max_value=3), st.integers(-30, 30))
+@settings(max_examples=300, deadline=None)
+def test_poisson_test_matches_r_algorithm_on_scipy(
+    expected: float, scale: float, offset: int
+) -> None:
+    count = max(0, round(expected * scale) + offset)
+    assert_same_p(stats.poisson_test(count, expected), r_poisson_test(count, expected))
+
+
+def test_poisson_test_published_r_value() -> None:
+    # R: poisson.test(137, 24.19893) (R's own example: SMR of Welsh nickel workers, from
+    # the ISwR package) -> p-value < 2.2e-16, 95% CI 4.753125 6.692709, rate 5.661407.
+    assert stats.poisson_test(137, 24.19893) < 2.2e-16
+    low, high = stats.poisson_interval(137, 0.95)
+    assert low / 24.19893 == pytest.approx(4.753125, abs=5e-7)
+    assert high / 24.19893 == pytest.approx(6.692709, abs=5e-7)
+
+
+@pytest.mark.parametrize(
+    ("count", "expected", "p_value"),
+    [(0, 0.0, 1.0), (2, 0.0, 0.0), (5, 5.0, 1.0)],
+)
+def test_poisson_test_edges(count: int, expected: float, p_value: float) -> None:
+    assert stats.poisson_test(count, expected) == p_value
+
+
+@given(
+    st.one_of(st.integers(0, 200), st.integers(200, 10**7)),
+    st.sampled_from([0.8, 0.9, 0.95, 0.99, 0.999]),
+)
+@settings(max_examples=300, deadline=None)
+def test_poisson_interval_matches_scipy_chi_square(count: int, confidence: float) -> None:
+    alpha = 1 - confidence
+    low, high = stats.poisson_interval(count, confidence)
+    expected_low = scipy_stats.chi2.ppf(alpha / 2, 2 * count) / 2 if count else 0.0
+    expected_high = scipy_stats.chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
+    assert low == pytest.approx(expected_low, rel=1e-9, abs=1e-12)
+    assert high == pytest.approx(expected_high, rel=1e-9)
+    assert low <= count <= high
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.floats(min_value=0.01, max_value=2e6),
+)
+@settings(max_examples=200)
+def test_poisson_tails_match_scipy(k: int, mu: float) -> None:
+    poisson = scipy_stats.poisson
+    assert stats.poisson_cdf(k, mu) == pytest.approx(poisson.cdf(k, mu), rel=1e-8, abs=1e-300)
+    assert stats.poisson_sf(k, mu) == pytest.approx(poisson.sf(k, mu), rel=1e-8, abs=1e-300)
+    assert stats.poisson_pmf(k, mu) == pytest.approx(poisson.pmf(k, mu), rel=1e-8, abs=1e-300)
+
+
+@given(st.floats(min_value=0.01, max_value=1e5), st.floats(min_value=0, max_value=2e5))
+def test_gammainc_matches_scipy(a: float, x: float) -> None:
+    from scipy.special import gammainc
+
+    assert stats.gammainc(a, x) == pytest.approx(gammainc(a, x), rel=1e-8, abs=1e-300)
+
+
+def test_poisson_interval_rejects_bad_confidence() -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        stats.poisson_interval(3, 1.0)
