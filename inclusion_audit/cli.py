@@ -208,6 +208,19 @@ _event_date_option = click.option(
     is_flag=True,
     help="Exit with code 1 when any group is under-represented (for CI).",
 )
+@click.option(
+    "--store",
+    "store_file",
+    type=click.Path(path_type=Path),
+    help="Add the result to this history file (SQLite, aggregates only) for `review`.",
+)
+@click.option("--event-name", help="Name to store the event under. Default: event title or file.")
+@click.option(
+    "--replace",
+    "replace_existing",
+    is_flag=True,
+    help="With --store: replace the same register's event.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @_handle_errors
 def audit(
@@ -234,6 +247,9 @@ def audit(
     title: str | None,
     template_dir: Path | None,
     fail_on_under: bool,
+    store_file: Path | None,
+    event_name: str | None,
+    replace_existing: bool,
     quiet: bool,
 ) -> None:
     """Audit REGISTER (CSV, XLSX or Parquet; one row per participant) against a population.
@@ -269,6 +285,11 @@ def audit(
     ]
     if event_column and (output is None or output == "-"):
         raise click.UsageError("--event-column writes one report per event: add --output FOLDER.")
+    if store_file and event_column:
+        raise click.UsageError(
+            "--store adds one event per audit: audit each event's register on its own, or "
+            "`store add` each event's audit.json."
+        )
     config = AuditConfig(
         confidence=confidence,
         correction=correction,
@@ -330,7 +351,14 @@ def audit(
     result = run(table)
     outputs = render_formats(result, [fmt for fmt, _ in plan], options)
     rendered = [(path, outputs[fmt]) for fmt, path in plan]
+    store = (
+        _store_audit(store_file, result, register, event_name, day, replace_existing)
+        if store_file
+        else None
+    )
     write_all([(path, data) for path, data in rendered if path is not None])
+    if store is not None:
+        store(quiet)
     for destination, data in rendered:
         if destination is None:
             sys.stdout.buffer.write(data)
@@ -497,6 +525,161 @@ def check(
                 click.echo(f"Wrote {value}", err=True)
     if not result.success:
         sys.exit(EXIT_FINDINGS)
+
+
+@cli.group("store", context_settings=CONTEXT)
+def store_group() -> None:
+    """Keep a history of audited events for quarterly reviews: aggregates only.
+
+    The store is one SQLite file holding each event's counts, ratios and
+    statuses per group, never names, contact details, postcodes, free text or
+    rows; a register is known only by a salted fingerprint, so the same one is
+    not added twice.
+
+    \b
+    Examples:
+      inclusion-audit audit register.csv --area Lambeth --event-date 2026-07-14 \\
+          --store history.sqlite
+      inclusion-audit store add audit.json --store history.sqlite --event-name "Riverside forum"
+      inclusion-audit store list --store history.sqlite
+    """
+
+
+_store_file_option = click.option(
+    "--store",
+    "store_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The history file (SQLite) made by `audit --store` or `store add`.",
+)
+
+
+@store_group.command("add", context_settings=CONTEXT)
+@click.argument("result_file", metavar="AUDIT.json", type=click.Path(path_type=Path))
+@_store_file_option
+@click.option("--event-name", help="Name of the event. Default: its event title, else file name.")
+@click.option(
+    "--event-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date of the event (YYYY-MM-DD). Default: the date in the result's event details.",
+)
+@click.option(
+    "--replace",
+    "replace_existing",
+    is_flag=True,
+    help="Replace the stored event of the same result.",
+)
+@_handle_errors
+def store_add(
+    result_file: Path,
+    store_file: Path,
+    event_name: str | None,
+    event_date: dt.datetime | None,
+    replace_existing: bool,
+) -> None:
+    """Add a saved audit result (from `audit --format json`) to the store."""
+    from .store import event_name_and_date, open_store, read_result_file
+
+    data = read_result_file(result_file)
+    name, day = event_name_and_date(
+        data, event_name, event_date.date() if event_date else None, str(result_file)
+    )
+    with open_store(store_file, create=True) as history:
+        added = history.add(
+            data, name=name, date=day, replace=replace_existing, source=str(result_file)
+        )
+    _report_added(added.event_id, added.replaced, name, day, store_file)
+
+
+@store_group.command("list", context_settings=CONTEXT)
+@_store_file_option
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@_handle_errors
+def store_list(store_file: Path, output_format: str) -> None:
+    """List the stored events, oldest first."""
+    from .store import open_store
+
+    with open_store(store_file) as history:
+        events = history.events(details=False)
+    rows = [
+        {
+            "id": e.id,
+            "date": e.date.isoformat(),
+            "name": e.name,
+            "participants": e.n_participants,
+            "reference": e.reference,
+            "added_at": e.added_at,
+        }
+        for e in events
+    ]
+    if output_format == "table" and not rows:
+        click.echo(f"{store_file} holds no events.", err=True)
+        return
+    _emit_rows(rows, output_format, ["id", "date", "name", "participants", "reference"])
+
+
+@store_group.command("remove", context_settings=CONTEXT)
+@click.argument("event_id", type=int)
+@_store_file_option
+@_handle_errors
+def store_remove(event_id: int, store_file: Path) -> None:
+    """Remove the event EVENT_ID (see `store list`) and everything stored with it."""
+    from .store import open_store
+
+    with open_store(store_file) as history:
+        removed = history.remove(event_id)
+    click.echo(
+        f"Removed event {removed.id} ({removed.name!r}, {removed.date.isoformat()}) from "
+        f"{store_file}.",
+        err=True,
+    )
+
+
+def _store_audit(
+    store_file: Path,
+    result: AuditResult,
+    register: Path,
+    name: str | None,
+    day: dt.date | None,
+    replace_existing: bool,
+) -> Callable[[bool], None]:
+    """Check the result may be stored before any report is written; returns the step that
+    stores it, to run once the reports are written."""
+    from .store import event_name_and_date, open_store
+
+    name, day = event_name_and_date(result, name, day, str(register))
+    history = open_store(store_file, create=True)
+    try:
+        fingerprint = history.fingerprint(register)
+        history.check_new(result, fingerprint, replace=replace_existing, source=str(register))
+    except BaseException:
+        history.close()
+        raise
+
+    def commit(quiet: bool) -> None:
+        with history:
+            added = history.add(
+                result,
+                name=name,
+                date=day,
+                register_fingerprint=fingerprint,
+                replace=replace_existing,
+                source=str(register),
+            )
+        if not quiet:
+            _report_added(added.event_id, added.replaced, name, day, store_file)
+
+    return commit
+
+
+def _report_added(
+    event_id: int, replaced: int | None, name: str, day: dt.date, store_file: Path
+) -> None:
+    swapped = f", replacing event {replaced}" if replaced is not None else ""
+    click.echo(
+        f"Stored event {event_id} ({name!r}, {day.isoformat()}) in {store_file}{swapped}.",
+        err=True,
+    )
 
 
 @cli.group("mapping", context_settings=CONTEXT)
