@@ -635,6 +635,139 @@ def store_remove(event_id: int, store_file: Path) -> None:
     )
 
 
+@cli.command(context_settings=CONTEXT)
+@_store_file_option
+@click.option(
+    "--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (YYYY-MM-DD)."
+)
+@click.option(
+    "--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day (YYYY-MM-DD)."
+)
+@click.option(
+    "--quarter",
+    help="A quarter such as 2026Q3: its events, or with --from, up to the quarter's end.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["quarter", "month"]),
+    default="quarter",
+    show_default=True,
+    help="Periods of the trend.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["json", "html", "md", "pdf"]),
+    help="Output format; repeat for several. Default: from --output's suffix, else json.",
+)
+@click.option(
+    "--output",
+    "-o",
+    help="File for one format, folder for several, or - for standard output (not pdf).",
+)
+@click.option(
+    "--suppress-below",
+    type=click.IntRange(min=0),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="In reports, hide counts from 1 up to this minus 1, as the events' reports do.",
+)
+@click.option(
+    "--internal",
+    is_flag=True,
+    help="Show exact small counts in reports, under a 'restricted' banner.",
+)
+@click.option("--title", help="Report title. Default: the review's dates.")
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--correction", type=click.Choice(["bh", "holm", "none"]), default="bh", show_default=True
+)
+@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--under-threshold", type=float, default=0.8, show_default=True)
+@click.option("--over-threshold", type=float, default=1.25, show_default=True)
+@click.option("--min-expected", type=float, default=5.0, show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@_handle_errors
+def review(
+    store_file: Path,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    quarter: str | None,
+    by: str,
+    formats: tuple[str, ...],
+    output: str | None,
+    suppress_below: int,
+    internal: bool,
+    title: str | None,
+    confidence: float,
+    correction: str,
+    alpha: float,
+    under_threshold: float,
+    over_threshold: float,
+    min_expected: float,
+    quiet: bool,
+) -> None:
+    """Review the stored events of a period: pooled, by quarter, and who is missed again.
+
+    Every event keeps its own population: a group's pooled ratio is its
+    participants across the events against the number each event's population
+    would lead us to expect (indirect standardisation), with an exact Poisson
+    interval and test and the audit's thresholds.
+
+    \b
+    Examples:
+      inclusion-audit review --store history.sqlite --quarter 2026Q3 -o review.html
+      inclusion-audit review --store history.sqlite --from 2025-10-01 --quarter 2026Q3 \\
+          --format html --format pdf --format json -o out/review/
+    """
+    from .config import AuditConfig
+    from .outputs import OutputError, choose_formats, plan_outputs, write_all
+    from .render import RenderOptions
+    from .render.review import REVIEW_FILE_NAMES, render_review
+    from .review import build_review, quarter_bounds
+    from .store import open_store
+
+    if quarter and end:
+        raise click.UsageError("give --to or --quarter, not both.")
+    first = start.date() if start else None
+    last = end.date() if end else None
+    if quarter:
+        quarter_start, last = quarter_bounds(quarter)
+        first = first or quarter_start
+    if first and last and first > last:
+        raise click.UsageError(f"the review starts ({first}) after it ends ({last}).")
+    chosen = choose_formats(formats, output)
+    if any(f not in REVIEW_FILE_NAMES for f in chosen):
+        raise OutputError(
+            f"--output {output}: a review is written as json, html, md or pdf; name the file "
+            "for one of those or add --format."
+        )
+    plan = plan_outputs(chosen, output, REVIEW_FILE_NAMES, [store_file])
+    config = AuditConfig(
+        confidence=confidence,
+        correction=correction,
+        alpha=alpha,
+        under_threshold=under_threshold,
+        over_threshold=over_threshold,
+        min_expected=min_expected,
+    )
+    with open_store(store_file) as history:
+        events = history.events(first, last)
+    result = build_review(
+        events, start=first, end=last, by=by, config=config, store_name=store_file.name
+    )
+    options = RenderOptions(title=title, suppress_below=suppress_below, internal=internal)
+    outputs = render_review(result, [fmt for fmt, _ in plan], options)
+    write_all([(path, outputs[fmt]) for fmt, path in plan if path is not None])
+    for fmt, path in plan:
+        if path is None:
+            sys.stdout.buffer.write(outputs[fmt])
+            sys.stdout.flush()
+    if not quiet:
+        _print_review_summary(result, [path for _, path in plan if path is not None])
+
+
 def _store_audit(
     store_file: Path,
     result: AuditResult,
@@ -680,6 +813,33 @@ def _report_added(
         f"Stored event {event_id} ({name!r}, {day.isoformat()}) in {store_file}{swapped}.",
         err=True,
     )
+
+
+def _print_review_summary(result: Any, written: list[Path]) -> None:
+    from .render.formatters import fmt_ratio, status_word
+
+    click.echo(
+        f"Reviewed {result.n_events:,} events from {result.start} to {result.end}: "
+        f"{result.n_participants:,} participants, {len(result.trend)} {result.by}"
+        f"{'s' if len(result.trend) != 1 else ''}.",
+        err=True,
+    )
+    pooled = {(c.name, g.category): g for c in result.pooled for g in c.groups}
+    again = [p for p in result.persistent if p.missed_again_and_again]
+    if again:
+        click.echo("Missed again and again:", err=True)
+        for item in again:
+            group = pooled[item.characteristic, item.category]
+            click.echo(
+                f"  {item.characteristic}: {item.category} (missed at {item.n_missed} of "
+                f"{item.n_judged} events; pooled ratio {fmt_ratio(group.ratio)}, "
+                f"{status_word(group.status).lower()})",
+                err=True,
+            )
+    else:
+        click.echo("No group was missed again and again.", err=True)
+    for path in written:
+        click.echo(f"Wrote {path}", err=True)
 
 
 @cli.group("mapping", context_settings=CONTEXT)

@@ -241,3 +241,179 @@ def _suppress_quotas(
             quota["suppressed"] = i in hidden
             if i in hidden:
                 quota["count"] = quota["met"] = quota["gap"] = None
+
+
+def suppress_review(review: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """A copy of a review dictionary (``ReviewResult.to_dict``) with small counts hidden.
+
+    Each event's groups are hidden exactly as that event's own report hides
+    them, and each pooled table (the whole period, and each period of the trend)
+    follows the same rules as an audit's table. Pooled counts are also sums: a
+    trend period's count is the sum of its events' counts, and the whole
+    period's the sum of the periods' and of the events'. A reader holding the
+    events' reports could subtract, so wherever such a sum pins a hidden count
+    down, the sum is withheld (or, in a pooled table, its smallest visible
+    count) until none does. Events' reports are already published, so only
+    pooled cells are ever added. Groups gain ``suppressed`` and
+    ``hidden_reason``; a table whose counts are all hidden and still pin each
+    other loses its answer counts, as in the audit.
+
+    The checks are line by line, as the audit's are; they stop any count being
+    recovered by subtracting along one table or one group's sums.
+    """
+    shown = copy.deepcopy(review)
+    tables: list[_Table] = []
+
+    def add_table(characteristic: dict[str, Any], under: float, fixed: bool) -> _Table:
+        table = _Table(characteristic, fixed, under)
+        table.cells = [_Cell(group, table) for group in characteristic["groups"]]
+        counts = [cell.value for cell in table.cells]
+        uppers = [cell.upper(threshold) for cell in table.cells]
+        small, withheld, table.pinned = _hidden_cells(counts, uppers, threshold)
+        for index in small | withheld:
+            table.cells[index].hidden = True
+        tables.append(table)
+        return table
+
+    period_of_event: dict[int, str] = {}
+    for period in shown["trend"]:
+        for event in shown["events"]:
+            if period["start"] <= event["date"] <= period["end"]:
+                period_of_event[event["id"]] = period["label"]
+    event_cells: dict[tuple[str, str], dict[str, list[_Cell]]] = {}
+    for event in shown["events"]:
+        under = float(event["settings"].get("under_threshold", 0.8))
+        for characteristic in event["characteristics"]:
+            # The store does not keep the unplaced answers' breakdown the audit uses to
+            # decide whether these may be shown, so a review never shows them.
+            characteristic["n_blank"] = characteristic["n_declined"] = None
+            table = add_table(characteristic, under, fixed=True)
+            for cell in table.cells:
+                key = (characteristic["name"], cell.group["category"])
+                label = period_of_event.get(event["id"], "")
+                event_cells.setdefault(key, {}).setdefault(label, []).append(cell)
+    under = float(shown["settings"]["under_threshold"])
+    pooled_cells: dict[tuple[str, str], _Cell] = {}
+    for characteristic in shown["pooled"]:
+        for cell in add_table(characteristic, under, fixed=False).cells:
+            pooled_cells[characteristic["name"], cell.group["category"]] = cell
+    period_cells: dict[tuple[str, str], dict[str, _Cell]] = {}
+    for period in shown["trend"]:
+        for characteristic in period["characteristics"]:
+            for cell in add_table(characteristic, under, fixed=False).cells:
+                key = (characteristic["name"], cell.group["category"])
+                period_cells.setdefault(key, {})[period["label"]] = cell
+    lines: list[tuple[list[_Cell], _Cell | None]] = [
+        (table.cells, None) for table in tables if not table.fixed and table.cells
+    ]
+    for key, pooled in pooled_cells.items():
+        by_period = event_cells.get(key, {})
+        lines.append(([c for cells in by_period.values() for c in cells], pooled))
+        lines.append((list(period_cells.get(key, {}).values()), pooled))
+        for label, cell in period_cells.get(key, {}).items():
+            lines.append((by_period.get(label, []), cell))
+
+    changed = True
+    while changed:
+        changed = False
+        for members, total in lines:
+            if total is None:
+                if members[0].table.pinned:
+                    continue
+                known = members[0].table.n_known
+            elif total.hidden:
+                continue
+            else:
+                known = total.value
+            if not _line_pinned(members, known, threshold):
+                continue
+            candidates = [c for c in members if not c.hidden and not c.fixed]
+            if candidates:
+                min(candidates, key=lambda c: c.value).hidden = True
+            elif total is not None:
+                total.hidden = True
+            else:
+                members[0].table.pinned = True
+            changed = True
+    for table in tables:
+        table.apply(threshold)
+    return shown
+
+
+class _Table:
+    """A table of counts that sum to its ``n_known``, for ``suppress_review``."""
+
+    def __init__(self, characteristic: dict[str, Any], fixed: bool, under: float) -> None:
+        self.characteristic = characteristic
+        self.fixed = fixed
+        self.under = under
+        self.cells: list[_Cell] = []
+        self.pinned = False
+
+    @property
+    def n_known(self) -> int:
+        return sum(cell.value for cell in self.cells)
+
+    def small_cells(self, threshold: int) -> int:
+        return sum(cell.hidden and cell.value < threshold for cell in self.cells)
+
+    def apply(self, threshold: int) -> None:
+        """Write the hiding into the dictionaries: nulls, coarser statuses, flags."""
+        for cell in self.cells:
+            group = cell.group
+            small = cell.hidden and cell.value < threshold
+            group["suppressed"] = cell.hidden
+            group["hidden_reason"] = "small" if small else WITHHELD if cell.hidden else None
+            if cell.hidden:
+                group["status"] = _shown_status(
+                    group, small and not self.pinned, cell.upper(threshold)
+                )
+                for key in _HIDDEN_WITH_COUNT:
+                    if key in group:
+                        group[key] = None
+        if self.pinned:
+            for key in ("n_known", "n_unknown", "n_blank", "n_declined"):
+                if key in self.characteristic:
+                    self.characteristic[key] = None
+
+
+class _Cell:
+    """One group's count in one table."""
+
+    def __init__(self, group: dict[str, Any], table: _Table) -> None:
+        self.group = group
+        self.table = table
+        self.value = int(group["count"])
+        self.fixed = table.fixed
+        self.hidden = False
+
+    def upper(self, threshold: int) -> int:
+        """The largest count a reader could think this cell holds, if shown as small."""
+        if self.group["status"] in ("under", "possible_under"):
+            bound = self.table.under * float(self.group["expected_count"])
+            return int(max(0, min(threshold - 1, math.ceil(bound) - 1)))
+        return threshold - 1
+
+    def bounds(self, threshold: int, total: int) -> tuple[int, int]:
+        """What a reader knows of a hidden cell: small ones from 0 (1 if alone) up."""
+        if self.value < threshold:
+            low = 1 if self.table.small_cells(threshold) == 1 else 0
+            return low, self.upper(threshold)
+        return threshold, total
+
+
+def _line_pinned(members: Sequence[_Cell], total: int, threshold: int) -> bool:
+    """Whether the visible members and the total pin any hidden member to one value."""
+    hidden = [cell for cell in members if cell.hidden]
+    if not hidden:
+        return False
+    rest = total - sum(cell.value for cell in members if not cell.hidden)
+    bounds = [cell.bounds(threshold, rest) for cell in hidden]
+    sum_low = sum(low for low, _ in bounds)
+    sum_high = sum(high for _, high in bounds)
+    for low, high in bounds:
+        least = max(low, rest - (sum_high - high))
+        most = min(high, rest - (sum_low - low))
+        if most - least < 1:
+            return True
+    return False
