@@ -19,10 +19,15 @@ def test_readme_gives_the_two_commands() -> None:
     assert "make test" in (REPO / ".ci" / "run").read_text()
 
 
-@pytest.mark.parametrize("name", ["audit", "check", "serve"])
-def test_every_command_option_is_in_the_readme(name: str) -> None:
+@pytest.mark.parametrize(
+    "path", ["audit", "check", "serve", "review", "store add", "store list", "store remove"]
+)
+def test_every_command_option_is_in_the_readme(path: str) -> None:
     readme = (REPO / "README.md").read_text()
-    command = cli.commands[name]
+    command = cli
+    for name in path.split():
+        command = command.commands[name]
+    assert f"inclusion-audit {path}" in readme
     for parameter in command.params:
         for option in getattr(parameter, "opts", []):
             if option.startswith("--") and option != "--help":
