@@ -454,23 +454,22 @@ def _gamma_quantile(a: float, probability: float) -> float:
     z = NormalDist().inv_cdf(probability)
     x = a * (1 - 1 / (9 * a) + z / (3 * math.sqrt(a))) ** 3
     x = x if x > 0 else a * probability ** (1 / a)
-    low, high = 0.0, max(x, 1.0)
-    while excess(high) < 0:
-        low, high = high, high * 2
+    low, high = 0.0, math.inf
     for _ in range(200):
         value = excess(x)
         if value == 0:
             return x
         if value < 0:
-            low = max(low, x)
+            low = x
         else:
-            high = min(high, x)
-        density = math.exp((a - 1) * math.log(x) - x - math.lgamma(a)) if x > 0 else 0.0
-        step = value / density if density > 0 else math.inf
-        candidate = x - step
+            high = x
+        density = math.exp((a - 1) * math.log(x) - x - math.lgamma(a))
+        candidate = x - value / density if density > 0 else math.nan
         if not low < candidate < high:
-            candidate = (low + high) / 2
-        if abs(candidate - x) <= 1e-15 * max(x, _TINY) or high - low <= 1e-15 * high:
+            candidate = (low + high) / 2 if math.isfinite(high) else 2 * x
+        # The incomplete gamma functions carry about 13 significant digits at large a,
+        # so asking Newton for more would only make it wander.
+        if abs(candidate - x) <= 1e-13 * x:
             return candidate
         x = candidate
     return x
