@@ -54,6 +54,8 @@ DEFAULT_MARKDOWN = HERE / "RESULTS.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 SMOKE_ROWS = 10_000
 CHECK_ROWS = 1_000_000
+REVIEW_EVENTS = 1_000
+REVIEW_STORE = "review-store.sqlite"
 SERVICE_REQUESTS = 200
 SMOKE_SERVICE_REQUESTS = 16
 # One worker per core: the audit is CPU-bound.
@@ -311,11 +313,21 @@ def other_cases(
             key="review",
             group="other",
             role="review",
-            label="inclusion-audit review, 1,000 stored events",
-            argv=None,
+            label=f"inclusion-audit review, {REVIEW_EVENTS:,} stored events",
+            argv=(
+                tool,
+                "review",
+                "--store",
+                str(data_dir / REVIEW_STORE),
+                "--format",
+                "json",
+                "-o",
+                f"{out}/review.json",
+            ),
             runs=runs,
             needs="review",
-            note="needs a store of 1,000 events: add its setup and argv here",
+            output=f"{out}/review.json",
+            setup=write_review_store,
         ),
         Case(
             key="service",
@@ -340,6 +352,38 @@ def other_cases(
             output=f"{out}/service-load.json",
         ),
     ]
+
+
+def write_review_store(data_dir: Path) -> None:
+    """A store of ``REVIEW_EVENTS`` events, one a day from 2024: the 10k register, audited once.
+
+    The result is added under a new name and date each time through the store's
+    own API, skipping the duplicate check that would refuse the same register.
+    """
+    import datetime as dt
+
+    from inclusion_audit import census
+    from inclusion_audit.audit import run_audit
+    from inclusion_audit.readers import read_table
+    from inclusion_audit.reference import CensusReference
+    from inclusion_audit.store import open_store
+
+    ensure_data([SMOKE_ROWS], ["csv"], data_dir)
+    reference = CensusReference(
+        tuple(census.resolve_areas([AREA])), census.parse_age_range(ELIGIBLE_AGE)
+    )
+    result = run_audit(read_table(register_path(data_dir, SMOKE_ROWS, "csv")), reference)
+    path = data_dir / REVIEW_STORE
+    path.unlink(missing_ok=True)
+    first = dt.date(2024, 1, 1)
+    with open_store(path, create=True) as store:
+        for day in range(REVIEW_EVENTS):
+            store.add(
+                result,
+                name=f"Event {day + 1:04d}",
+                date=first + dt.timedelta(days=day),
+                check_duplicates=False,
+            )
 
 
 # ---------------------------------------------------------------------------
