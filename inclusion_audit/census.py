@@ -657,13 +657,23 @@ def census_profile(
             f"'{characteristic}' is not a Census characteristic in the reference data "
             f"(known: {known}).",
         )
-    variants = [v for v in spec["variants"] if _covers(store, v, characteristic, set(codes))]
-    if not variants:
+    # Coverage is checked best variant first, so tables that would not be chosen
+    # are never loaded.
+    wanted = set(codes)
+    variant = next(
+        (
+            v
+            for v in _by_preference(spec["variants"], eligible_age)
+            if _covers(store, v, characteristic, wanted)
+        ),
+        None,
+    )
+    if variant is None:
         raise CharacteristicNotAvailableError(
             characteristic, areas, _missing_reason(store, characteristic, spec, areas)
         )
     try:
-        variant, note, caveat = _choose_variant(variants, eligible_age, spec["label"])
+        note, caveat = _variant_note(variant, eligible_age, spec["label"])
     except _OutsideUniverse as exc:
         raise CharacteristicNotAvailableError(characteristic, areas, str(exc)) from None
     frame = store.table(variant["table"]).filter(
@@ -700,31 +710,37 @@ def _short_table(ons_table: str) -> str:
     return "ONS custom dataset" if ons_table.startswith("ONS custom dataset") else ons_table
 
 
-def _choose_variant(
-    variants: list[dict[str, Any]], eligible: AgeRange | None, label: str
-) -> tuple[dict[str, Any], str, str]:
-    """Pick the table for the eligible ages; return it, a note for ``base`` and a caveat.
+def _by_preference(
+    variants: list[dict[str, Any]], eligible: AgeRange | None
+) -> list[dict[str, Any]]:
+    """The variants best first for the eligible ages; the first that covers the areas is used.
 
-    Households tables ignore age. Otherwise the variant with the highest minimum
-    age not above the eligible minimum wins (16+ tables for 16+ or 18+ events);
-    anything not exact is spelt out.
+    Households tables ignore age and come first. Then, for restricted ages, the
+    variants by minimum age from the highest not above the eligible minimum down
+    (16+ tables for 16+ or 18+ events), then those starting above it, youngest
+    first; for all ages, youngest first.
     """
     households = [v for v in variants if v["min_age"] is None]
-    if households:
-        chosen = households[0]
-        if eligible is None or eligible.is_all_ages:
-            return chosen, "", ""
+    by_age = sorted(
+        (v for v in variants if v["min_age"] is not None), key=lambda v: int(v["min_age"])
+    )
+    if eligible is None or eligible.is_all_ages:
+        return households + by_age
+    below = [v for v in by_age if v["min_age"] <= eligible.low]
+    above = [v for v in by_age if v["min_age"] > eligible.low]
+    return households + below[::-1] + above
+
+
+def _variant_note(chosen: dict[str, Any], eligible: AgeRange | None, label: str) -> tuple[str, str]:
+    """A note for ``base`` and a caveat spelling out how the table differs from the ages."""
+    if eligible is None or eligible.is_all_ages:
+        return "", ""
+    if chosen["min_age"] is None:
         return (
-            chosen,
             f"households, so the eligible ages {eligible.label} do not apply",
             f"{label} is counted in households, not people: the eligible ages "
             f"{eligible.label} cannot be applied to it.",
         )
-    by_age = sorted(variants, key=lambda v: int(v["min_age"]))
-    if eligible is None or eligible.is_all_ages:
-        return by_age[0], "", ""
-    below = [v for v in by_age if v["min_age"] <= eligible.low]
-    chosen = below[-1] if below else by_age[0]
     universe, table = chosen["universe"], _short_table(chosen["ons_table"])
     min_age = int(chosen["min_age"])
     if eligible.high is not None and eligible.high < min_age:
@@ -733,7 +749,7 @@ def _choose_variant(
             f"eligible ages {eligible.label} are all below {min_age}."
         )
     if min_age == eligible.low and eligible.high is None:
-        return chosen, "", ""
+        return "", ""
     notes: list[str] = []
     caveats: list[str] = []
     if min_age < eligible.low or eligible.high is not None:
@@ -748,7 +764,7 @@ def _choose_variant(
             f"{label}: Census 2021 figures cover {universe[0].lower() + universe[1:]} only; "
             f"eligible people aged {eligible.low}-{min_age - 1} are not in the base."
         )
-    return chosen, " and ".join(notes), " ".join(caveats)
+    return " and ".join(notes), " ".join(caveats)
 
 
 class _OutsideUniverse(Exception):

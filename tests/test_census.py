@@ -599,6 +599,24 @@ def test_a_corrupted_table_fails_its_checksum(
         census.census_profile(one("Lambeth"), "religion")
 
 
+def test_tables_that_would_not_be_chosen_are_not_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    copy = tmp_path / "reference_data"
+    shutil.copytree(census.reference_data_dir(), copy)
+    for name in ("ts030_religion", "ts038_disability", "nisra_northern_ireland"):
+        path = copy / f"{name}.parquet"
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    monkeypatch.setenv(census.ENV_VAR, str(copy))
+    adults = census.parse_age_range("16+")
+    for name in ("religion", "disability"):
+        assert census.census_profile(one("Lambeth"), name, adults).table.startswith("ONS custom")
+        with pytest.raises(ReferenceDataError, match="checksum"):
+            census.census_profile(one("Lambeth"), name)
+
+
 def test_manifest_is_a_copy() -> None:
     manifest = census.reference_manifest()
     manifest["tables"].clear()
