@@ -12,6 +12,12 @@ a README. The output is deterministic (sorted rows, no timestamps), so a rebuild
 from the same raw files gives the same tables and ``tests/test_reference_build.py``
 can check the committed copy against a fresh build.
 
+It also writes a file made from the package's own curated knowledge rather than
+from the raw files, so that an audit need not parse that knowledge each time:
+``answer_knowledge.json`` (the classification TOML files, checked and folded). It
+records the sha256 of what it was made from, and the package reads the curated
+files themselves once they no longer match.
+
 Every check below fails the build loudly rather than writing a table that
 silently disagrees with the published figures.
 """
@@ -30,6 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+# The package of this checkout, not whichever one is installed: the knowledge files
+# below are made by the code that will read them.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inclusion_audit.classifications import write_knowledge_index  # noqa: E402
 
 SCHEMA_VERSION = 1
 
@@ -1961,6 +1974,11 @@ characteristics catalogue the library uses. `docs/reference-data.md` explains th
 `barriers.yaml` is not generated: it is the curated barrier → groups → actions knowledge
 base the recommendations come from, edited by hand, with a source for every entry.
 
+`answer_knowledge.json` is generated from the package's curated answer knowledge
+(`inclusion_audit/classifications/*.toml`), not from the raw files, so that an audit need
+not parse it: it records the sha256 of its sources, and the package reads the sources
+themselves when they have changed since.
+
 Licence: {ogl}. {ons}. Northern Ireland figures: {nisra}. {mysociety}.
 """
 
@@ -1973,6 +1991,7 @@ def build(raw: Path, out: Path) -> dict[str, Any]:
     tables = build_tables(raw, geo)
     tables.insert(0, build_areas(raw, geo, tables))
     entries = {t.name: write_table(t, out) for t in tables}
+    write_knowledge_index(out)
     all_raw = sorted({f for t in tables for f in t.meta["raw_files"]})
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
