@@ -12,9 +12,10 @@ a README. The output is deterministic (sorted rows, no timestamps), so a rebuild
 from the same raw files gives the same tables and ``tests/test_reference_build.py``
 can check the committed copy against a fresh build.
 
-It also writes a file made from the package's own curated knowledge rather than
-from the raw files, so that an audit need not parse that knowledge each time:
-``answer_knowledge.json`` (the classification TOML files, checked and folded). It
+It also writes two files made from the package's own curated knowledge rather
+than from the raw files, so that an audit need not parse that knowledge each
+time: ``answer_knowledge.json`` (the classification TOML files, checked and
+folded) and ``barriers.json`` (``reference_data/barriers.yaml`` as JSON). Each
 records the sha256 of what it was made from, and the package reads the curated
 files themselves once they no longer match.
 
@@ -42,6 +43,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from inclusion_audit.barriers import KNOWLEDGE_BASE_FILE, compile_knowledge_base  # noqa: E402
 from inclusion_audit.classifications import write_knowledge_index  # noqa: E402
 
 SCHEMA_VERSION = 1
@@ -1974,10 +1976,10 @@ characteristics catalogue the library uses. `docs/reference-data.md` explains th
 `barriers.yaml` is not generated: it is the curated barrier → groups → actions knowledge
 base the recommendations come from, edited by hand, with a source for every entry.
 
-`answer_knowledge.json` is generated from the package's curated answer knowledge
-(`inclusion_audit/classifications/*.toml`), not from the raw files, so that an audit need
-not parse it: it records the sha256 of its sources, and the package reads the sources
-themselves when they have changed since.
+`answer_knowledge.json` and `barriers.json` are generated from the package's curated
+knowledge (`inclusion_audit/classifications/*.toml` and `barriers.yaml`), not from the raw
+files, so that an audit need not parse it: each records the sha256 of its sources, and the
+package reads the sources themselves when they have changed since.
 
 Licence: {ogl}. {ons}. Northern Ireland figures: {nisra}. {mysociety}.
 """
@@ -1992,6 +1994,7 @@ def build(raw: Path, out: Path) -> dict[str, Any]:
     tables.insert(0, build_areas(raw, geo, tables))
     entries = {t.name: write_table(t, out) for t in tables}
     write_knowledge_index(out)
+    compile_knowledge_base(ROOT / "reference_data" / KNOWLEDGE_BASE_FILE, out)
     all_raw = sorted({f for t in tables for f in t.meta["raw_files"]})
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
