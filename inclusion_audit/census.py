@@ -52,6 +52,7 @@ __all__ = [
     "CharacteristicNotAvailableError",
     "OverlappingAreasError",
     "age_profile",
+    "area_name_key",
     "available_characteristics",
     "census_profile",
     "list_areas",
@@ -292,7 +293,14 @@ class _Store:
     @property
     def areas(self) -> _AreaIndex:
         if self._areas is None:
-            self._areas = _AreaIndex(self.table("areas"))
+            frame = self.table("areas")
+            if "name_keys" not in frame.columns:
+                raise ReferenceDataError(
+                    f"{self.directory / 'areas.parquet'} has no name_keys column: it was built "
+                    "by an older scripts/build_reference_data.py. Rebuild reference_data/ with "
+                    "`make reference-data`."
+                )
+            self._areas = _AreaIndex(frame)
         return self._areas
 
 
@@ -308,8 +316,16 @@ class _AreaRecord:
     aliases: tuple[str, ...]
 
 
-def _normalise(text: str) -> str:
-    """Fold case, accents, dashes, apostrophes, '&' and spacing so names match loosely."""
+def area_name_key(text: str) -> str:
+    """Fold case, accents, dashes, apostrophes, '&' and spacing so names match loosely.
+
+    ``scripts/build_reference_data.py`` stores every area name folded this way
+    (``name_keys`` in ``areas.parquet``), so a name is looked up without folding
+    all 15,000 names.
+
+    >>> area_name_key("Brighton &  Hove"), area_name_key("Canolbarth Môn")
+    ('brighton and hove', 'canolbarth mon')
+    """
     if not text.isascii():  # most names are: skip the costly accent folding for them
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -362,53 +378,22 @@ class _AreaIndex:
     def records(self) -> list[_AreaRecord]:
         return [self.at(row) for row in range(self._frame.height)]
 
-    @cached_property
-    def _name_keys(self) -> pl.DataFrame:
-        """(row, key) for every name, display name and alias, folded like _normalise.
-
-        ASCII names (nearly all) are folded in one vectorised expression that gives
-        what _normalise gives for ASCII text; the others go through _normalise.
-        """
-        names = (
-            self._frame.select(
-                pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
-                pl.concat_list(
-                    "name",
-                    "display_name",
-                    pl.col("aliases").fill_null(pl.lit([], pl.List(pl.String))),
-                ).alias("name"),
-            )
-            .explode("name")
-            .drop_nulls("name")
-        )
-        is_ascii = pl.col("name").str.contains(r"^[\x00-\x7F]*$")
-        folded = names.filter(is_ascii).select(
-            "row",
-            pl.col("name")
-            .str.to_lowercase()
-            .str.replace_all("&", " and ", literal=True)
-            .str.replace_all(r"[ \t\n\r\x0b\x0c\x1c-\x1f]+", " ")
-            .str.strip_chars(" ")
-            .alias("key"),
-        )
-        other = names.filter(~is_ascii)
-        rest = pl.DataFrame(
-            {"row": other["row"], "key": [_normalise(n) for n in other["name"].to_list()]},
-            schema={"row": pl.Int64, "key": pl.String},
-        )
-        return pl.concat([folded, rest]).unique().sort("row")
-
     def named(self, key: str) -> list[_AreaRecord]:
         """Areas with a name, display name or alias that folds to ``key``, in table order."""
-        rows = self._name_keys.filter(pl.col("key") == key)["row"].to_list()
+        rows = (
+            self._frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"), "name_keys")
+            .filter(pl.col("name_keys").list.contains(key))["row"]
+            .to_list()
+        )
         return [self.at(row) for row in rows]
 
     @cached_property
     def by_name(self) -> dict[str, list[_AreaRecord]]:
         """Every folded name and its areas (for suggestions when nothing matches)."""
         found: dict[str, list[_AreaRecord]] = {}
-        for row, key in self._name_keys.iter_rows():
-            found.setdefault(key, []).append(self.at(row))
+        for row, keys in enumerate(self._frame["name_keys"].to_list()):
+            for key in keys:
+                found.setdefault(key, []).append(self.at(row))
         return found
 
     @cached_property
@@ -516,7 +501,7 @@ def _resolve_one(index: _AreaIndex, spec: str) -> Area:
     record = index.by_code.get(text.upper())
     if record is not None:
         return record.area
-    matches = index.named(_normalise(text))
+    matches = index.named(area_name_key(text))
     if len(matches) == 1:
         return matches[0].area
     if matches:
@@ -529,7 +514,7 @@ def _resolve_one(index: _AreaIndex, spec: str) -> Area:
             f"Area '{spec}' is ambiguous: it matches {len(matches)} areas: {listed}{more}. "
             f"Give the code, or a ward as 'Ward, Local authority'. {AREAS_HINT}"
         )
-    close = difflib.get_close_matches(_normalise(text), list(index.by_name), n=5, cutoff=0.6)
+    close = difflib.get_close_matches(area_name_key(text), list(index.by_name), n=5, cutoff=0.6)
     candidates: list[str] = []
     for name in close:
         for match in index.by_name[name]:

@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inclusion_audit.barriers import KNOWLEDGE_BASE_FILE, compile_knowledge_base  # noqa: E402
+from inclusion_audit.census import area_name_key  # noqa: E402
 from inclusion_audit.classifications import write_knowledge_index  # noqa: E402
 
 SCHEMA_VERSION = 1
@@ -1548,6 +1549,11 @@ def build_areas(raw: Path, geo: Geography, tables: list[Table]) -> Table:
         found.discard(name)
         alias_col.append(sorted(found) if type_ != "ward" else [])
     frame = frame.with_columns(pl.Series("aliases", alias_col, dtype=pl.List(pl.String)))
+    keys = [
+        sorted({area_name_key(n) for n in (name, display, *others)})
+        for name, display, others in frame.select("name", "display_name", "aliases").iter_rows()
+    ]
+    frame = frame.with_columns(pl.Series("name_keys", keys, dtype=pl.List(pl.String)))
     type_rank = {"country": 0, "region": 1, "ltla": 2, "ltla23": 3, "lgd": 4, "ward": 5}
     frame = (
         frame.with_columns(pl.col("type").replace_strict(type_rank).alias("_rank"))
@@ -1575,6 +1581,8 @@ def build_areas(raw: Path, geo: Geography, tables: list[Table]) -> Table:
                 "components": "ltla23 only: the 2021 LTLA codes it is the sum of",
                 "aliases": "other names accepted for the area (mySociety names, 'Bristol' "
                 "for 'Bristol, City of')",
+                "name_keys": "name, display_name and aliases folded as the library looks "
+                "names up (case, accents, dashes, '&', spacing), so it need not fold them all",
             },
             "geography_levels": [
                 "country",

@@ -8,6 +8,8 @@ people, whichever is larger.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -269,6 +271,32 @@ def test_name_variants() -> None:
     assert one("Rhondda Cynon Taf")[0].code == "W06000016"
     assert one("london")[0].type == "region"
     assert one("Belfast")[0].type == "lgd"
+
+
+def test_stored_name_keys_are_every_name_folded() -> None:
+    """Fails when area_name_key changed since the build: run `make reference-data`."""
+    areas = table("areas")
+    for name, display, aliases, keys in areas.select(
+        "name", "display_name", "aliases", "name_keys"
+    ).iter_rows():
+        assert keys == sorted({census.area_name_key(n) for n in (name, display, *aliases)})
+    assert one("Canolbarth Mon") == one("Canolbarth Môn")
+    assert one("brighton  &  hove")[0].code == "E06000043"
+
+
+def test_areas_without_name_keys_ask_for_a_rebuild(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    copy = tmp_path / "reference_data"
+    shutil.copytree(census.reference_data_dir(), copy)
+    manifest = census.reference_manifest()
+    path = copy / "areas.parquet"
+    table("areas").drop("name_keys").write_parquet(path)
+    manifest["tables"]["areas"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv(census.ENV_VAR, str(copy))
+    with pytest.raises(ReferenceDataError, match="make reference-data"):
+        one("Lambeth")
 
 
 def test_2023_authority_is_the_sum_of_its_2021_components() -> None:
