@@ -250,6 +250,7 @@ class _Store:
         self.catalogue: dict[str, Any] = self.manifest["characteristics"]
         self._tables: dict[str, pl.DataFrame] = {}
         self._coverage: dict[tuple[str, str], frozenset[str]] = {}
+        self._age_bands: dict[str, tuple[tuple[int, int], ...]] | None = None
         self._areas: _AreaIndex | None = None
 
     def table(self, name: str) -> pl.DataFrame:
@@ -289,6 +290,22 @@ class _Store:
                 self._coverage[(table, name)] = frozenset(codes)
             self._coverage.setdefault((table, key), frozenset())
         return self._coverage[(table, key)]
+
+    def age_bands(self, source: str) -> tuple[tuple[int, int], ...]:
+        """The age bands of a source in ``age_sex``, youngest first (``_OPEN`` for no limit)."""
+        if self._age_bands is None:
+            # One query for every source: each age or sex profile asks for several.
+            bands = (
+                self.table("age_sex")
+                .select("source", "age_low", pl.col("age_high").fill_null(_OPEN))
+                .unique()
+                .sort("source", "age_low", "age_high")
+            )
+            found: dict[str, list[tuple[int, int]]] = {}
+            for key, low, high in bands.iter_rows():
+                found.setdefault(key, []).append((int(low), int(high)))
+            self._age_bands = {key: tuple(spans) for key, spans in found.items()}
+        return self._age_bands.get(source, ())
 
     @property
     def areas(self) -> _AreaIndex:
@@ -855,7 +872,6 @@ def _age_sources(
 ) -> list[_AgeSource]:
     """Age sources with rows for every code; ``sexes`` None means any (summed over sex)."""
     wanted = set(codes)
-    frame = store.table("age_sex")
     meta = store.manifest["tables"]["age_sex"]["age_sources"]
     found: list[_AgeSource] = []
     for key, info in meta.items():
@@ -863,15 +879,7 @@ def _age_sources(
             continue
         if not wanted <= store.coverage("age_sex", key):
             continue
-        bands = (
-            frame.filter(pl.col("source") == key)
-            .select("age_low", pl.col("age_high").fill_null(_OPEN))
-            .unique()
-            .sort("age_low")
-        )
-        found.append(
-            _AgeSource(key, info, tuple((int(lo), int(hi)) for lo, hi in bands.iter_rows()))
-        )
+        found.append(_AgeSource(key, info, store.age_bands(key)))
     return found
 
 
