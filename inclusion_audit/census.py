@@ -54,6 +54,7 @@ __all__ = [
     "age_profile",
     "area_name_key",
     "available_characteristics",
+    "census_categories",
     "census_profile",
     "list_areas",
     "parse_age_range",
@@ -650,6 +651,55 @@ def census_profile(
         return _default_age_profile(store, areas, codes, eligible_age)
     if characteristic == "sex":
         return _sex_profile(store, areas, codes, eligible_age)
+    spec, variant, note, caveat = _chosen_variant(store, areas, codes, characteristic, eligible_age)
+    frame = store.table(variant["table"]).filter(
+        pl.col("characteristic") == characteristic, pl.col("area_code").is_in(codes)
+    )
+    totals = dict(frame.group_by("category").agg(pl.col("count").sum()).iter_rows())
+    categories = {c: float(totals.get(c, 0)) for c in variant["categories"]}
+    not_answered = (
+        float(sum(totals.get(c, 0) for c in variant["not_answered"])) if spec["voluntary"] else None
+    )
+    caveats = [*spec["caveats"], *variant["caveats"]]
+    if caveat:
+        caveats.append(caveat)
+    caveats.extend(_area_caveats(store.areas, areas))
+    base = f"{variant['universe']} (Census 2021, {_short_table(variant['ons_table'])})"
+    return CensusProfile(
+        name=characteristic,
+        base=f"{base}; {note}." if note else f"{base}.",
+        universe=variant["universe"],
+        table=variant["ons_table"],
+        categories=categories,
+        not_answered=not_answered,
+        caveats=tuple(_unique(caveats)),
+        unit=variant["unit"],
+    )
+
+
+def census_categories(
+    areas: Sequence[Area], characteristic: str, eligible_age: AgeRange | None = None
+) -> list[str]:
+    """The categories :func:`census_profile` gives, in order, without counting anyone.
+
+    Raises what :func:`census_profile` raises.
+    """
+    if characteristic in ("age", "sex"):
+        return list(census_profile(areas, characteristic, eligible_age).categories)
+    store = _store()
+    codes = _data_codes(store.areas, areas, f"'{characteristic}'")
+    variant = _chosen_variant(store, areas, codes, characteristic, eligible_age)[1]
+    return list(variant["categories"])
+
+
+def _chosen_variant(
+    store: _Store,
+    areas: Sequence[Area],
+    codes: Sequence[str],
+    characteristic: str,
+    eligible_age: AgeRange | None,
+) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """The catalogue entry, the variant (table) that gives it, and that choice's note and caveat."""
     spec = store.catalogue.get(characteristic)
     if spec is None or "variants" not in spec:
         known = ", ".join(store.catalogue)
@@ -678,29 +728,7 @@ def census_profile(
         note, caveat = _variant_note(variant, eligible_age, spec["label"])
     except _OutsideUniverse as exc:
         raise CharacteristicNotAvailableError(characteristic, areas, str(exc)) from None
-    frame = store.table(variant["table"]).filter(
-        pl.col("characteristic") == characteristic, pl.col("area_code").is_in(codes)
-    )
-    totals = dict(frame.group_by("category").agg(pl.col("count").sum()).iter_rows())
-    categories = {c: float(totals.get(c, 0)) for c in variant["categories"]}
-    not_answered = (
-        float(sum(totals.get(c, 0) for c in variant["not_answered"])) if spec["voluntary"] else None
-    )
-    caveats = [*spec["caveats"], *variant["caveats"]]
-    if caveat:
-        caveats.append(caveat)
-    caveats.extend(_area_caveats(store.areas, areas))
-    base = f"{variant['universe']} (Census 2021, {_short_table(variant['ons_table'])})"
-    return CensusProfile(
-        name=characteristic,
-        base=f"{base}; {note}." if note else f"{base}.",
-        universe=variant["universe"],
-        table=variant["ons_table"],
-        categories=categories,
-        not_answered=not_answered,
-        caveats=tuple(_unique(caveats)),
-        unit=variant["unit"],
-    )
+    return spec, variant, note, caveat
 
 
 def _covers(store: _Store, variant: dict[str, Any], name: str, codes: set[str]) -> bool:

@@ -627,6 +627,22 @@ def test_a_corrupted_table_fails_its_checksum(
         census.census_profile(one("Lambeth"), "religion")
 
 
+@pytest.mark.parametrize(
+    "name", ["age", "sex", "ethnic_group", "ethnic_group_broad", "religion", "tenure"]
+)
+def test_categories_are_the_profile_without_the_counts(name: str) -> None:
+    adults, young = census.parse_age_range("16+"), census.parse_age_range("5-10")
+    for areas, age in [(one("Lambeth"), None), (one("Lambeth"), adults), (one("Belfast"), young)]:
+        try:
+            expected = list(census.census_profile(areas, name, age).categories)
+        except census.CharacteristicNotAvailableError as error:
+            with pytest.raises(census.CharacteristicNotAvailableError) as caught:
+                census.census_categories(areas, name, age)
+            assert caught.value.reason == error.reason
+        else:
+            assert census.census_categories(areas, name, age) == expected
+
+
 def test_tables_that_would_not_be_chosen_are_not_read(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
