@@ -250,7 +250,6 @@ class _Store:
             ) from exc
         self.catalogue: dict[str, Any] = self.manifest["characteristics"]
         self._tables: dict[str, pl.DataFrame] = {}
-        self._coverage: dict[tuple[str, str], frozenset[str]] = {}
         self._age_bands: dict[str, tuple[tuple[int, int], ...]] | None = None
         self._areas: _AreaIndex | None = None
 
@@ -281,17 +280,6 @@ class _Store:
             self._tables[name] = pl.read_parquet(io.BytesIO(data))
         return self._tables[name]
 
-    def coverage(self, table: str, key: str) -> frozenset[str]:
-        """Area codes with rows for a characteristic (or, in ``age_sex``, a source)."""
-        if (table, key) not in self._coverage:
-            frame = self.table(table)
-            column = "source" if table == "age_sex" else "characteristic"
-            grouped = frame.group_by(column).agg(pl.col("area_code").unique())
-            for name, codes in grouped.iter_rows():
-                self._coverage[(table, name)] = frozenset(codes)
-            self._coverage.setdefault((table, key), frozenset())
-        return self._coverage[(table, key)]
-
     def age_bands(self, source: str) -> tuple[tuple[int, int], ...]:
         """The age bands of a source in ``age_sex``, youngest first (``_OPEN`` for no limit)."""
         if self._age_bands is None:
@@ -312,11 +300,12 @@ class _Store:
     def areas(self) -> _AreaIndex:
         if self._areas is None:
             frame = self.table("areas")
-            if "name_keys" not in frame.columns:
+            missing = [c for c in ("name_keys", "coverage") if c not in frame.columns]
+            if missing:
                 raise ReferenceDataError(
-                    f"{self.directory / 'areas.parquet'} has no name_keys column: it was built "
-                    "by an older scripts/build_reference_data.py. Rebuild reference_data/ with "
-                    "`make reference-data`."
+                    f"{self.directory / 'areas.parquet'} has no {' or '.join(missing)} column: "
+                    "it was built by an older scripts/build_reference_data.py. Rebuild "
+                    "reference_data/ with `make reference-data`."
                 )
             self._areas = _AreaIndex(frame)
         return self._areas
@@ -332,6 +321,8 @@ class _AreaRecord:
     parent_code: str | None
     components: tuple[str, ...]
     aliases: tuple[str, ...]
+    coverage: frozenset[str]
+    """``table:key`` for every table with rows for the area (see ``_AreaIndex.has_rows``)."""
 
 
 def area_name_key(text: str) -> str:
@@ -385,12 +376,19 @@ class _AreaIndex:
                 parent_code=data["parent_code"],
                 components=tuple(data["components"] or ()),
                 aliases=tuple(data["aliases"] or ()),
+                coverage=frozenset(data["coverage"]),
             )
             self._built[row] = record
         return record
 
     def row_of(self, code: str) -> int | None:
         return self._row_of.get(code.upper())
+
+    def has_rows(self, code: str, table: str, key: str) -> bool:
+        """Whether a table has rows for an area code and a characteristic (in ``age_sex``, a
+        source), from what the build recorded: no table is read to find out."""
+        record = self.by_code.get(code)
+        return record is not None and f"{table}:{key}" in record.coverage
 
     @cached_property
     def records(self) -> list[_AreaRecord]:
@@ -709,8 +707,7 @@ def _chosen_variant(
             f"'{characteristic}' is not a Census characteristic in the reference data "
             f"(known: {known}).",
         )
-    # Coverage is checked best variant first, so tables that would not be chosen
-    # are never loaded.
+    # Best variant first: the first that covers the areas is the one to use.
     wanted = set(codes)
     variant = next(
         (
@@ -732,7 +729,7 @@ def _chosen_variant(
 
 
 def _covers(store: _Store, variant: dict[str, Any], name: str, codes: set[str]) -> bool:
-    return codes <= store.coverage(variant["table"], name)
+    return all(store.areas.has_rows(code, variant["table"], name) for code in codes)
 
 
 def _short_table(ons_table: str) -> str:
@@ -905,7 +902,7 @@ def _age_sources(
     for key, info in meta.items():
         if sexes is not None and not set(sexes) <= set(info["sex"]):
             continue
-        if not wanted <= store.coverage("age_sex", key):
+        if not all(store.areas.has_rows(code, "age_sex", key) for code in wanted):
             continue
         found.append(_AgeSource(key, info, store.age_bands(key)))
     return found

@@ -1554,6 +1554,18 @@ def build_areas(raw: Path, geo: Geography, tables: list[Table]) -> Table:
         for name, display, others in frame.select("name", "display_name", "aliases").iter_rows()
     ]
     frame = frame.with_columns(pl.Series("name_keys", keys, dtype=pl.List(pl.String)))
+    coverage: dict[str, set[str]] = {}
+    for table in tables:
+        column = "source" if table.name == "age_sex" else "characteristic"
+        for key, code in table.frame.select(column, "area_code").unique().iter_rows():
+            coverage.setdefault(code, set()).add(f"{table.name}:{key}")
+    frame = frame.with_columns(
+        pl.Series(
+            "coverage",
+            [sorted(coverage.get(code, ())) for code in frame["code"].to_list()],
+            dtype=pl.List(pl.String),
+        )
+    )
     type_rank = {"country": 0, "region": 1, "ltla": 2, "ltla23": 3, "lgd": 4, "ward": 5}
     frame = (
         frame.with_columns(pl.col("type").replace_strict(type_rank).alias("_rank"))
@@ -1583,6 +1595,9 @@ def build_areas(raw: Path, geo: Geography, tables: list[Table]) -> Table:
                 "for 'Bristol, City of')",
                 "name_keys": "name, display_name and aliases folded as the library looks "
                 "names up (case, accents, dashes, '&', spacing), so it need not fold them all",
+                "coverage": "table:key for every table with rows for the area (key: the "
+                "characteristic, or in age_sex the source), so the library need not scan the "
+                "tables to choose one",
             },
             "geography_levels": [
                 "country",

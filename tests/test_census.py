@@ -284,6 +284,23 @@ def test_stored_name_keys_are_every_name_folded() -> None:
     assert one("brighton  &  hove")[0].code == "E06000043"
 
 
+def test_stored_coverage_is_what_the_tables_hold() -> None:
+    """Fails when a table changed without areas.parquet: run `make reference-data`."""
+    stored = {
+        (code, entry)
+        for code, entries in table("areas").select("code", "coverage").iter_rows()
+        for entry in entries
+    }
+    found = set()
+    for name in census.reference_manifest()["tables"]:
+        if name == "areas":
+            continue
+        column = "source" if name == "age_sex" else "characteristic"
+        pairs = table(name).select(column, "area_code").unique()
+        found |= {(code, f"{name}:{key}") for key, code in pairs.iter_rows()}
+    assert stored == found
+
+
 def test_areas_without_name_keys_ask_for_a_rebuild(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
