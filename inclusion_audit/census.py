@@ -924,9 +924,9 @@ def _age_counts(
     )
 
 
-def _sum_range(counts: pl.DataFrame, low: int, high: int) -> float:
-    inside = counts.filter(pl.col("age_low") >= low, pl.col("age_high") <= high)
-    return float(inside["count"].sum())
+def _sum_range(counts: Sequence[tuple[int, int, int]], low: int, high: int) -> float:
+    # In Python: a polars filter per band costs 0.2 ms, and there are at most 101 rows.
+    return float(sum(count for lo, hi, count in counts if lo >= low and hi <= high))
 
 
 def age_profile(
@@ -968,8 +968,9 @@ def age_profile(
             reason = _missing_age_reason(store, areas)
         raise CharacteristicNotAvailableError("age", areas, reason)
     counts = _age_counts(store, source, codes, by_sex=False)
+    rows = counts.select("age_low", "age_high", "count").rows()
     categories = {
-        label: (_sum_range(counts, lo, hi) if lo <= hi else 0.0) for label, lo, hi in clipped
+        label: (_sum_range(rows, lo, hi) if lo <= hi else 0.0) for label, lo, hi in clipped
     }
     caveats = _band_caveats(bands, clipped, eligible_age)
     caveats.extend(_area_caveats(store.areas, areas))
