@@ -448,8 +448,12 @@ class _AreaIndex:
         record = self.by_code[code.upper()]
         if record.components:
             return set(record.components)
+        # By type first: most audits are of one authority, which then never needs
+        # the membership tree (a group-by over every area).
+        if record.area.type in ("ltla", "lgd"):
+            return {code}
         kids = self.children.get(code)
-        if not kids or record.area.type in ("ltla", "lgd"):
+        if not kids:
             return {code}
         found: set[str] = set()
         for kid in kids:
