@@ -286,9 +286,11 @@ class _Store:
             # One query for every source: each age or sex profile asks for several.
             bands = (
                 self.table("age_sex")
+                .lazy()
                 .select("source", "age_low", pl.col("age_high").fill_null(_OPEN))
                 .unique()
                 .sort("source", "age_low", "age_high")
+                .collect()
             )
             found: dict[str, list[tuple[int, int]]] = {}
             for key, low, high in bands.iter_rows():
@@ -397,8 +399,10 @@ class _AreaIndex:
     def named(self, key: str) -> list[_AreaRecord]:
         """Areas with a name, display name or alias that folds to ``key``, in table order."""
         rows = (
-            self._frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"), "name_keys")
-            .filter(pl.col("name_keys").list.contains(key))["row"]
+            self._frame.lazy()
+            .select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"), "name_keys")
+            .filter(pl.col("name_keys").list.contains(key))
+            .collect()["row"]
             .to_list()
         )
         return [self.at(row) for row in rows]
@@ -654,10 +658,15 @@ def census_profile(
     if characteristic == "sex":
         return _sex_profile(store, areas, codes, eligible_age)
     spec, variant, note, caveat = _chosen_variant(store, areas, codes, characteristic, eligible_age)
-    frame = store.table(variant["table"]).filter(
-        pl.col("characteristic") == characteristic, pl.col("area_code").is_in(codes)
+    totals = dict(
+        store.table(variant["table"])
+        .lazy()
+        .filter(pl.col("characteristic") == characteristic, pl.col("area_code").is_in(codes))
+        .group_by("category")
+        .agg(pl.col("count").sum())
+        .collect()
+        .iter_rows()
     )
-    totals = dict(frame.group_by("category").agg(pl.col("count").sum()).iter_rows())
     categories = {c: float(totals.get(c, 0)) for c in variant["categories"]}
     not_answered = (
         float(sum(totals.get(c, 0) for c in variant["not_answered"])) if spec["voluntary"] else None
@@ -914,10 +923,14 @@ def _age_sources(
 
 def _age_counts(
     store: _Store, source: _AgeSource, codes: Sequence[str], by_sex: bool
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
+    # Lazy, so the caller's last steps run in the same query: each query on these
+    # small tables costs more in overhead than in work.
     keys = ["age_low", "age_high", *(["sex"] if by_sex else [])]
-    frame = store.table("age_sex").filter(
-        pl.col("source") == source.key, pl.col("area_code").is_in(list(codes))
+    frame = (
+        store.table("age_sex")
+        .lazy()
+        .filter(pl.col("source") == source.key, pl.col("area_code").is_in(list(codes)))
     )
     if by_sex:
         frame = frame.filter(pl.col("sex").is_in(["Female", "Male"]))
@@ -972,7 +985,7 @@ def age_profile(
             reason = _missing_age_reason(store, areas)
         raise CharacteristicNotAvailableError("age", areas, reason)
     counts = _age_counts(store, source, codes, by_sex=False)
-    rows = counts.select("age_low", "age_high", "count").rows()
+    rows = counts.select("age_low", "age_high", "count").collect().rows()
     categories = {
         label: (_sum_range(rows, lo, hi) if lo <= hi else 0.0) for label, lo, hi in clipped
     }
@@ -1121,7 +1134,7 @@ def _sex_profile(
     used_low, used_high = span if span is not None else (source.bands[0][0], source.bands[-1][1])
     counts = _age_counts(store, source, codes, by_sex=True)
     inside = counts.filter(pl.col("age_low") >= used_low, pl.col("age_high") <= used_high)
-    totals = dict(inside.group_by("sex").agg(pl.col("count").sum()).iter_rows())
+    totals = dict(inside.group_by("sex").agg(pl.col("count").sum()).collect().iter_rows())
     categories = {sex: float(totals.get(sex, 0)) for sex in ("Female", "Male")}
     universe = source.meta["universe"]
     table = source.meta["ons_table"]
