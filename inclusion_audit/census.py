@@ -387,8 +387,10 @@ class _AreaIndex:
         return self._row_of.get(code.upper())
 
     def has_rows(self, code: str, table: str, key: str) -> bool:
-        """Whether a table has rows for an area code and a characteristic (in ``age_sex``, a
-        source), from what the build recorded: no table is read to find out."""
+        """Whether a table has rows for an area and a characteristic (in ``age_sex``, a source).
+
+        Read from the ``coverage`` the build recorded: no table is read to find out.
+        """
         record = self.by_code.get(code)
         return record is not None and f"{table}:{key}" in record.coverage
 
