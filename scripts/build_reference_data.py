@@ -3,6 +3,7 @@
 Usage::
 
     python scripts/build_reference_data.py --raw ../shared/census2021/raw --out reference_data
+    python scripts/build_reference_data.py --knowledge-only --out reference_data
 
 The raw files are the ones described in ``../shared/census2021/PROVENANCE.md``:
 ONS outputs collected from public GitHub repositories. The package never reads
@@ -2002,10 +2003,20 @@ base the recommendations come from, edited by hand, with a source for every entr
 `answer_knowledge.json` and `barriers.json` are generated from the package's curated
 knowledge (`inclusion_audit/classifications/*.toml` and `barriers.yaml`), not from the raw
 files, so that an audit need not parse it: each records the sha256 of its sources, and the
-package reads the sources themselves when they have changed since.
+package reads the sources themselves when they have changed since. After editing those,
+`make knowledge-data` rewrites just these two, without the raw files.
 
 Licence: {ogl}. {ons}. Northern Ireland figures: {nisra}. {mysociety}.
 """
+
+
+def write_knowledge(out: Path) -> list[Path]:
+    """Write the files made from the package's curated knowledge (no raw files needed)."""
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        write_knowledge_index(out),
+        compile_knowledge_base(ROOT / "reference_data" / KNOWLEDGE_BASE_FILE, out),
+    ]
 
 
 def build(raw: Path, out: Path) -> dict[str, Any]:
@@ -2016,8 +2027,7 @@ def build(raw: Path, out: Path) -> dict[str, Any]:
     tables = build_tables(raw, geo)
     tables.insert(0, build_areas(raw, geo, tables))
     entries = {t.name: write_table(t, out) for t in tables}
-    write_knowledge_index(out)
-    compile_knowledge_base(ROOT / "reference_data" / KNOWLEDGE_BASE_FILE, out)
+    write_knowledge(out)
     all_raw = sorted({f for t in tables for f in t.meta["raw_files"]})
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -2055,9 +2065,21 @@ def build(raw: Path, out: Path) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints a one-line-per-table summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--raw", type=Path, required=True, help="raw Census files directory")
+    parser.add_argument("--raw", type=Path, help="raw Census files directory")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--knowledge-only",
+        action="store_true",
+        help="only rewrite answer_knowledge.json and barriers.json, after editing the "
+        "classification TOML files or barriers.yaml (needs no raw files)",
+    )
     args = parser.parse_args(argv)
+    if args.knowledge_only:
+        for path in write_knowledge(args.out):
+            print(f"{path.name:32} {path.stat().st_size / 1024:>22.1f} KiB")
+        return 0
+    if args.raw is None:
+        parser.error("--raw is required (unless --knowledge-only)")
     started = time.perf_counter()
     try:
         manifest = build(args.raw, args.out)

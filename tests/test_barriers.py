@@ -370,9 +370,10 @@ def test_the_shipped_file_round_trips_through_the_checker(tmp_path: Path) -> Non
 
 
 def test_the_shipped_barriers_json_is_compiled_from_the_yaml(tmp_path: Path) -> None:
-    """Fails when barriers.yaml changed since it was compiled: run `make reference-data`."""
     built = compile_knowledge_base(KB.path, tmp_path).read_bytes()
-    assert built == (KB.path.parent / COMPILED_FILE).read_bytes()
+    assert built == (KB.path.parent / COMPILED_FILE).read_bytes(), (
+        f"reference_data/{COMPILED_FILE} is out of date: run `make knowledge-data`"
+    )
 
 
 def test_the_compiled_knowledge_base_is_the_yaml_one(tmp_path: Path) -> None:

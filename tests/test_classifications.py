@@ -1130,9 +1130,10 @@ def test_fixtures_are_exactly_what_the_generator_writes(tmp_path: Path) -> None:
 
 
 def test_the_shipped_index_is_what_the_data_files_give(tmp_path: Path) -> None:
-    """Fails when the TOML files (or the folding) changed: run `make reference-data`."""
     built = write_knowledge_index(tmp_path).read_bytes()
-    assert built == (REPO / "reference_data" / INDEX_FILE).read_bytes()
+    assert built == (REPO / "reference_data" / INDEX_FILE).read_bytes(), (
+        f"reference_data/{INDEX_FILE} is out of date: run `make knowledge-data`"
+    )
 
 
 def test_the_index_gives_the_knowledge_the_data_files_give() -> None:
