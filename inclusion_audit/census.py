@@ -52,7 +52,9 @@ __all__ = [
     "CharacteristicNotAvailableError",
     "OverlappingAreasError",
     "age_profile",
+    "area_name_key",
     "available_characteristics",
+    "census_categories",
     "census_profile",
     "list_areas",
     "parse_age_range",
@@ -248,7 +250,7 @@ class _Store:
             ) from exc
         self.catalogue: dict[str, Any] = self.manifest["characteristics"]
         self._tables: dict[str, pl.DataFrame] = {}
-        self._coverage: dict[tuple[str, str], frozenset[str]] = {}
+        self._age_bands: dict[str, tuple[tuple[int, int], ...]] | None = None
         self._areas: _AreaIndex | None = None
 
     def table(self, name: str) -> pl.DataFrame:
@@ -278,21 +280,36 @@ class _Store:
             self._tables[name] = pl.read_parquet(io.BytesIO(data))
         return self._tables[name]
 
-    def coverage(self, table: str, key: str) -> frozenset[str]:
-        """Area codes with rows for a characteristic (or, in ``age_sex``, a source)."""
-        if (table, key) not in self._coverage:
-            frame = self.table(table)
-            column = "source" if table == "age_sex" else "characteristic"
-            grouped = frame.group_by(column).agg(pl.col("area_code").unique())
-            for name, codes in grouped.iter_rows():
-                self._coverage[(table, name)] = frozenset(codes)
-            self._coverage.setdefault((table, key), frozenset())
-        return self._coverage[(table, key)]
+    def age_bands(self, source: str) -> tuple[tuple[int, int], ...]:
+        """The age bands of a source in ``age_sex``, youngest first (``_OPEN`` for no limit)."""
+        if self._age_bands is None:
+            # One query for every source: each age or sex profile asks for several.
+            bands = (
+                self.table("age_sex")
+                .lazy()
+                .select("source", "age_low", pl.col("age_high").fill_null(_OPEN))
+                .unique()
+                .sort("source", "age_low", "age_high")
+                .collect()
+            )
+            found: dict[str, list[tuple[int, int]]] = {}
+            for key, low, high in bands.iter_rows():
+                found.setdefault(key, []).append((int(low), int(high)))
+            self._age_bands = {key: tuple(spans) for key, spans in found.items()}
+        return self._age_bands.get(source, ())
 
     @property
     def areas(self) -> _AreaIndex:
         if self._areas is None:
-            self._areas = _AreaIndex(self.table("areas"))
+            frame = self.table("areas")
+            missing = [c for c in ("name_keys", "coverage") if c not in frame.columns]
+            if missing:
+                raise ReferenceDataError(
+                    f"{self.directory / 'areas.parquet'} has no {' or '.join(missing)} column: "
+                    "it was built by an older scripts/build_reference_data.py. Rebuild "
+                    "reference_data/ with `make reference-data`."
+                )
+            self._areas = _AreaIndex(frame)
         return self._areas
 
 
@@ -306,10 +323,20 @@ class _AreaRecord:
     parent_code: str | None
     components: tuple[str, ...]
     aliases: tuple[str, ...]
+    coverage: frozenset[str]
+    """``table:key`` for every table with rows for the area (see ``_AreaIndex.has_rows``)."""
 
 
-def _normalise(text: str) -> str:
-    """Fold case, accents, dashes, apostrophes, '&' and spacing so names match loosely."""
+def area_name_key(text: str) -> str:
+    """Fold case, accents, dashes, apostrophes, '&' and spacing so names match loosely.
+
+    ``scripts/build_reference_data.py`` stores every area name folded this way
+    (``name_keys`` in ``areas.parquet``), so a name is looked up without folding
+    all 15,000 names.
+
+    >>> area_name_key("Brighton &  Hove"), area_name_key("Canolbarth Môn")
+    ('brighton and hove', 'canolbarth mon')
+    """
     if not text.isascii():  # most names are: skip the costly accent folding for them
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -351,6 +378,7 @@ class _AreaIndex:
                 parent_code=data["parent_code"],
                 components=tuple(data["components"] or ()),
                 aliases=tuple(data["aliases"] or ()),
+                coverage=frozenset(data["coverage"]),
             )
             self._built[row] = record
         return record
@@ -358,57 +386,36 @@ class _AreaIndex:
     def row_of(self, code: str) -> int | None:
         return self._row_of.get(code.upper())
 
+    def has_rows(self, code: str, table: str, key: str) -> bool:
+        """Whether a table has rows for an area and a characteristic (in ``age_sex``, a source).
+
+        Read from the ``coverage`` the build recorded: no table is read to find out.
+        """
+        record = self.by_code.get(code)
+        return record is not None and f"{table}:{key}" in record.coverage
+
     @cached_property
     def records(self) -> list[_AreaRecord]:
         return [self.at(row) for row in range(self._frame.height)]
 
-    @cached_property
-    def _name_keys(self) -> pl.DataFrame:
-        """(row, key) for every name, display name and alias, folded like _normalise.
-
-        ASCII names (nearly all) are folded in one vectorised expression that gives
-        what _normalise gives for ASCII text; the others go through _normalise.
-        """
-        names = (
-            self._frame.select(
-                pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
-                pl.concat_list(
-                    "name",
-                    "display_name",
-                    pl.col("aliases").fill_null(pl.lit([], pl.List(pl.String))),
-                ).alias("name"),
-            )
-            .explode("name")
-            .drop_nulls("name")
-        )
-        is_ascii = pl.col("name").str.contains(r"^[\x00-\x7F]*$")
-        folded = names.filter(is_ascii).select(
-            "row",
-            pl.col("name")
-            .str.to_lowercase()
-            .str.replace_all("&", " and ", literal=True)
-            .str.replace_all(r"[ \t\n\r\x0b\x0c\x1c-\x1f]+", " ")
-            .str.strip_chars(" ")
-            .alias("key"),
-        )
-        other = names.filter(~is_ascii)
-        rest = pl.DataFrame(
-            {"row": other["row"], "key": [_normalise(n) for n in other["name"].to_list()]},
-            schema={"row": pl.Int64, "key": pl.String},
-        )
-        return pl.concat([folded, rest]).unique().sort("row")
-
     def named(self, key: str) -> list[_AreaRecord]:
         """Areas with a name, display name or alias that folds to ``key``, in table order."""
-        rows = self._name_keys.filter(pl.col("key") == key)["row"].to_list()
+        rows = (
+            self._frame.lazy()
+            .select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"), "name_keys")
+            .filter(pl.col("name_keys").list.contains(key))
+            .collect()["row"]
+            .to_list()
+        )
         return [self.at(row) for row in rows]
 
     @cached_property
     def by_name(self) -> dict[str, list[_AreaRecord]]:
         """Every folded name and its areas (for suggestions when nothing matches)."""
         found: dict[str, list[_AreaRecord]] = {}
-        for row, key in self._name_keys.iter_rows():
-            found.setdefault(key, []).append(self.at(row))
+        for row, keys in enumerate(self._frame["name_keys"].to_list()):
+            for key in keys:
+                found.setdefault(key, []).append(self.at(row))
         return found
 
     @cached_property
@@ -447,8 +454,12 @@ class _AreaIndex:
         record = self.by_code[code.upper()]
         if record.components:
             return set(record.components)
+        # By type first: most audits are of one authority, which then never needs
+        # the membership tree (a group-by over every area).
+        if record.area.type in ("ltla", "lgd"):
+            return {code}
         kids = self.children.get(code)
-        if not kids or record.area.type in ("ltla", "lgd"):
+        if not kids:
             return {code}
         found: set[str] = set()
         for kid in kids:
@@ -516,7 +527,7 @@ def _resolve_one(index: _AreaIndex, spec: str) -> Area:
     record = index.by_code.get(text.upper())
     if record is not None:
         return record.area
-    matches = index.named(_normalise(text))
+    matches = index.named(area_name_key(text))
     if len(matches) == 1:
         return matches[0].area
     if matches:
@@ -529,7 +540,7 @@ def _resolve_one(index: _AreaIndex, spec: str) -> Area:
             f"Area '{spec}' is ambiguous: it matches {len(matches)} areas: {listed}{more}. "
             f"Give the code, or a ward as 'Ward, Local authority'. {AREAS_HINT}"
         )
-    close = difflib.get_close_matches(_normalise(text), list(index.by_name), n=5, cutoff=0.6)
+    close = difflib.get_close_matches(area_name_key(text), list(index.by_name), n=5, cutoff=0.6)
     candidates: list[str] = []
     for name in close:
         for match in index.by_name[name]:
@@ -648,28 +659,16 @@ def census_profile(
         return _default_age_profile(store, areas, codes, eligible_age)
     if characteristic == "sex":
         return _sex_profile(store, areas, codes, eligible_age)
-    spec = store.catalogue.get(characteristic)
-    if spec is None or "variants" not in spec:
-        known = ", ".join(store.catalogue)
-        raise CharacteristicNotAvailableError(
-            characteristic,
-            areas,
-            f"'{characteristic}' is not a Census characteristic in the reference data "
-            f"(known: {known}).",
-        )
-    variants = [v for v in spec["variants"] if _covers(store, v, characteristic, set(codes))]
-    if not variants:
-        raise CharacteristicNotAvailableError(
-            characteristic, areas, _missing_reason(store, characteristic, spec, areas)
-        )
-    try:
-        variant, note, caveat = _choose_variant(variants, eligible_age, spec["label"])
-    except _OutsideUniverse as exc:
-        raise CharacteristicNotAvailableError(characteristic, areas, str(exc)) from None
-    frame = store.table(variant["table"]).filter(
-        pl.col("characteristic") == characteristic, pl.col("area_code").is_in(codes)
+    spec, variant, note, caveat = _chosen_variant(store, areas, codes, characteristic, eligible_age)
+    totals = dict(
+        store.table(variant["table"])
+        .lazy()
+        .filter(pl.col("characteristic") == characteristic, pl.col("area_code").is_in(codes))
+        .group_by("category")
+        .agg(pl.col("count").sum())
+        .collect()
+        .iter_rows()
     )
-    totals = dict(frame.group_by("category").agg(pl.col("count").sum()).iter_rows())
     categories = {c: float(totals.get(c, 0)) for c in variant["categories"]}
     not_answered = (
         float(sum(totals.get(c, 0) for c in variant["not_answered"])) if spec["voluntary"] else None
@@ -691,8 +690,61 @@ def census_profile(
     )
 
 
+def census_categories(
+    areas: Sequence[Area], characteristic: str, eligible_age: AgeRange | None = None
+) -> list[str]:
+    """The categories :func:`census_profile` gives, in order, without counting anyone.
+
+    Raises what :func:`census_profile` raises.
+    """
+    if characteristic in ("age", "sex"):
+        return list(census_profile(areas, characteristic, eligible_age).categories)
+    store = _store()
+    codes = _data_codes(store.areas, areas, f"'{characteristic}'")
+    variant = _chosen_variant(store, areas, codes, characteristic, eligible_age)[1]
+    return list(variant["categories"])
+
+
+def _chosen_variant(
+    store: _Store,
+    areas: Sequence[Area],
+    codes: Sequence[str],
+    characteristic: str,
+    eligible_age: AgeRange | None,
+) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """The catalogue entry, the variant (table) that gives it, and that choice's note and caveat."""
+    spec = store.catalogue.get(characteristic)
+    if spec is None or "variants" not in spec:
+        known = ", ".join(store.catalogue)
+        raise CharacteristicNotAvailableError(
+            characteristic,
+            areas,
+            f"'{characteristic}' is not a Census characteristic in the reference data "
+            f"(known: {known}).",
+        )
+    # Best variant first: the first that covers the areas is the one to use.
+    wanted = set(codes)
+    variant = next(
+        (
+            v
+            for v in _by_preference(spec["variants"], eligible_age)
+            if _covers(store, v, characteristic, wanted)
+        ),
+        None,
+    )
+    if variant is None:
+        raise CharacteristicNotAvailableError(
+            characteristic, areas, _missing_reason(store, characteristic, spec, areas)
+        )
+    try:
+        note, caveat = _variant_note(variant, eligible_age, spec["label"])
+    except _OutsideUniverse as exc:
+        raise CharacteristicNotAvailableError(characteristic, areas, str(exc)) from None
+    return spec, variant, note, caveat
+
+
 def _covers(store: _Store, variant: dict[str, Any], name: str, codes: set[str]) -> bool:
-    return codes <= store.coverage(variant["table"], name)
+    return all(store.areas.has_rows(code, variant["table"], name) for code in codes)
 
 
 def _short_table(ons_table: str) -> str:
@@ -700,31 +752,37 @@ def _short_table(ons_table: str) -> str:
     return "ONS custom dataset" if ons_table.startswith("ONS custom dataset") else ons_table
 
 
-def _choose_variant(
-    variants: list[dict[str, Any]], eligible: AgeRange | None, label: str
-) -> tuple[dict[str, Any], str, str]:
-    """Pick the table for the eligible ages; return it, a note for ``base`` and a caveat.
+def _by_preference(
+    variants: list[dict[str, Any]], eligible: AgeRange | None
+) -> list[dict[str, Any]]:
+    """The variants best first for the eligible ages; the first that covers the areas is used.
 
-    Households tables ignore age. Otherwise the variant with the highest minimum
-    age not above the eligible minimum wins (16+ tables for 16+ or 18+ events);
-    anything not exact is spelt out.
+    Households tables ignore age and come first. Then, for restricted ages, the
+    variants by minimum age from the highest not above the eligible minimum down
+    (16+ tables for 16+ or 18+ events), then those starting above it, youngest
+    first; for all ages, youngest first.
     """
     households = [v for v in variants if v["min_age"] is None]
-    if households:
-        chosen = households[0]
-        if eligible is None or eligible.is_all_ages:
-            return chosen, "", ""
+    by_age = sorted(
+        (v for v in variants if v["min_age"] is not None), key=lambda v: int(v["min_age"])
+    )
+    if eligible is None or eligible.is_all_ages:
+        return households + by_age
+    below = [v for v in by_age if v["min_age"] <= eligible.low]
+    above = [v for v in by_age if v["min_age"] > eligible.low]
+    return households + below[::-1] + above
+
+
+def _variant_note(chosen: dict[str, Any], eligible: AgeRange | None, label: str) -> tuple[str, str]:
+    """A note for ``base`` and a caveat spelling out how the table differs from the ages."""
+    if eligible is None or eligible.is_all_ages:
+        return "", ""
+    if chosen["min_age"] is None:
         return (
-            chosen,
             f"households, so the eligible ages {eligible.label} do not apply",
             f"{label} is counted in households, not people: the eligible ages "
             f"{eligible.label} cannot be applied to it.",
         )
-    by_age = sorted(variants, key=lambda v: int(v["min_age"]))
-    if eligible is None or eligible.is_all_ages:
-        return by_age[0], "", ""
-    below = [v for v in by_age if v["min_age"] <= eligible.low]
-    chosen = below[-1] if below else by_age[0]
     universe, table = chosen["universe"], _short_table(chosen["ons_table"])
     min_age = int(chosen["min_age"])
     if eligible.high is not None and eligible.high < min_age:
@@ -733,7 +791,7 @@ def _choose_variant(
             f"eligible ages {eligible.label} are all below {min_age}."
         )
     if min_age == eligible.low and eligible.high is None:
-        return chosen, "", ""
+        return "", ""
     notes: list[str] = []
     caveats: list[str] = []
     if min_age < eligible.low or eligible.high is not None:
@@ -748,7 +806,7 @@ def _choose_variant(
             f"{label}: Census 2021 figures cover {universe[0].lower() + universe[1:]} only; "
             f"eligible people aged {eligible.low}-{min_age - 1} are not in the base."
         )
-    return chosen, " and ".join(notes), " ".join(caveats)
+    return " and ".join(notes), " ".join(caveats)
 
 
 class _OutsideUniverse(Exception):
@@ -854,32 +912,27 @@ def _age_sources(
 ) -> list[_AgeSource]:
     """Age sources with rows for every code; ``sexes`` None means any (summed over sex)."""
     wanted = set(codes)
-    frame = store.table("age_sex")
     meta = store.manifest["tables"]["age_sex"]["age_sources"]
     found: list[_AgeSource] = []
     for key, info in meta.items():
         if sexes is not None and not set(sexes) <= set(info["sex"]):
             continue
-        if not wanted <= store.coverage("age_sex", key):
+        if not all(store.areas.has_rows(code, "age_sex", key) for code in wanted):
             continue
-        bands = (
-            frame.filter(pl.col("source") == key)
-            .select("age_low", pl.col("age_high").fill_null(_OPEN))
-            .unique()
-            .sort("age_low")
-        )
-        found.append(
-            _AgeSource(key, info, tuple((int(lo), int(hi)) for lo, hi in bands.iter_rows()))
-        )
+        found.append(_AgeSource(key, info, store.age_bands(key)))
     return found
 
 
 def _age_counts(
     store: _Store, source: _AgeSource, codes: Sequence[str], by_sex: bool
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
+    # Lazy, so the caller's last steps run in the same query: each query on these
+    # small tables costs more in overhead than in work.
     keys = ["age_low", "age_high", *(["sex"] if by_sex else [])]
-    frame = store.table("age_sex").filter(
-        pl.col("source") == source.key, pl.col("area_code").is_in(list(codes))
+    frame = (
+        store.table("age_sex")
+        .lazy()
+        .filter(pl.col("source") == source.key, pl.col("area_code").is_in(list(codes)))
     )
     if by_sex:
         frame = frame.filter(pl.col("sex").is_in(["Female", "Male"]))
@@ -890,9 +943,9 @@ def _age_counts(
     )
 
 
-def _sum_range(counts: pl.DataFrame, low: int, high: int) -> float:
-    inside = counts.filter(pl.col("age_low") >= low, pl.col("age_high") <= high)
-    return float(inside["count"].sum())
+def _sum_range(counts: Sequence[tuple[int, int, int]], low: int, high: int) -> float:
+    # In Python: a polars filter per band costs 0.2 ms, and there are at most 101 rows.
+    return float(sum(count for lo, hi, count in counts if lo >= low and hi <= high))
 
 
 def age_profile(
@@ -934,8 +987,9 @@ def age_profile(
             reason = _missing_age_reason(store, areas)
         raise CharacteristicNotAvailableError("age", areas, reason)
     counts = _age_counts(store, source, codes, by_sex=False)
+    rows = counts.select("age_low", "age_high", "count").collect().rows()
     categories = {
-        label: (_sum_range(counts, lo, hi) if lo <= hi else 0.0) for label, lo, hi in clipped
+        label: (_sum_range(rows, lo, hi) if lo <= hi else 0.0) for label, lo, hi in clipped
     }
     caveats = _band_caveats(bands, clipped, eligible_age)
     caveats.extend(_area_caveats(store.areas, areas))
@@ -1082,7 +1136,7 @@ def _sex_profile(
     used_low, used_high = span if span is not None else (source.bands[0][0], source.bands[-1][1])
     counts = _age_counts(store, source, codes, by_sex=True)
     inside = counts.filter(pl.col("age_low") >= used_low, pl.col("age_high") <= used_high)
-    totals = dict(inside.group_by("sex").agg(pl.col("count").sum()).iter_rows())
+    totals = dict(inside.group_by("sex").agg(pl.col("count").sum()).collect().iter_rows())
     categories = {sex: float(totals.get(sex, 0)) for sex in ("Female", "Male")}
     universe = source.meta["universe"]
     table = source.meta["ons_table"]

@@ -21,13 +21,10 @@ import difflib
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .errors import InputError
 
@@ -177,72 +174,44 @@ def load_event(path: str | Path) -> EventDetails:
 
 
 def _parse_text(path: Path, kind: str, text: str) -> Any:
+    if kind == "YAML":
+        return _parse_yaml(path, text)
+    if kind == "TOML":
+        return _parse_toml(path, text)
     try:
-        if kind == "TOML":
-            return tomllib.loads(text)
-        if kind == "JSON":
-            return json.loads(text)
-        return yaml.load(text, Loader=_EventLoader)
-    except tomllib.TOMLDecodeError as error:
-        raise EventFileError(path, f"this is not valid TOML ({error}).") from None
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise EventFileError(
             path,
             f"this is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).",
         ) from None
-    except _DuplicateKeyError as error:
+
+
+def _parse_toml(path: Path, text: str) -> Any:
+    # Deferred like PyYAML: tomllib takes 1.5 ms to import.
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise EventFileError(path, f"this is not valid TOML ({error}).") from None
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    # Deferred: PyYAML takes 8 ms to import, and most audits have no event file.
+    import yaml
+
+    from .event_yaml import DuplicateKeyError, EventLoader
+
+    try:
+        return yaml.load(text, Loader=EventLoader)
+    except DuplicateKeyError as error:
         raise EventFileError(path, str(error), key=error.key) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise EventFileError(path, f"this is not valid YAML{where} ({problem}).") from None
-
-
-class _DuplicateKeyError(yaml.YAMLError):
-    def __init__(self, key: str, line: int) -> None:
-        self.key = key
-        super().__init__(
-            f"{key!r} is given twice (again at line {line}): keep one, or the second would "
-            "silently replace the first."
-        )
-
-
-class _EventLoader(yaml.SafeLoader):
-    """Safe YAML, minus two YAML 1.1 surprises for hand-written event files.
-
-    ``start_time: 10:00`` would be the base-60 integer 600, and a repeated key
-    would silently replace the first: times stay text, and repeats are errors.
-    """
-
-
-def _scalar_or_sexagesimal(constructor: Any) -> Any:
-    def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
-        value = loader.construct_scalar(node)
-        if isinstance(value, str) and ":" in value:
-            return value
-        return constructor(loader, node)
-
-    return construct
-
-
-def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if isinstance(key, str | int | float | bool) and key in seen:
-            raise _DuplicateKeyError(str(key), key_node.start_mark.line + 1)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_EventLoader.add_constructor(
-    "tag:yaml.org,2002:int", _scalar_or_sexagesimal(yaml.SafeLoader.construct_yaml_int)
-)
-_EventLoader.add_constructor(
-    "tag:yaml.org,2002:float", _scalar_or_sexagesimal(yaml.SafeLoader.construct_yaml_float)
-)
-_EventLoader.add_constructor("tag:yaml.org,2002:map", _mapping_without_duplicates)
 
 
 # ---------------------------------------------------------------------------

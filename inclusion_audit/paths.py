@@ -15,3 +15,13 @@ def templates_dir() -> Path:
         return Path(override)
     installed = _PACKAGE / "_data" / "report_templates"
     return installed if installed.is_dir() else _PACKAGE.parent / "report_templates"
+
+
+def shipped_reference_data() -> Path:
+    """The shipped ``reference_data/`` folder, whatever ``$INCLUSION_AUDIT_REFERENCE_DATA`` says.
+
+    For what is built there from the package's own files, which a Census
+    directory chosen by the user need not hold.
+    """
+    installed = _PACKAGE / "_data" / "reference_data"
+    return installed if installed.is_dir() else _PACKAGE.parent / "reference_data"

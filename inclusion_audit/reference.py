@@ -355,15 +355,13 @@ def age_bands_for(
 def _fits_only_broad_groups(areas: Sequence[census.Area], answers: Sequence[str]) -> bool:
     """True when every placeable answer is one of the 5 high-level ethnic groups."""
     try:
-        broad = census.census_profile(areas, "ethnic_group_broad")
-        detailed = census.census_profile(areas, "ethnic_group")
+        broad = census.census_categories(areas, "ethnic_group_broad")
+        detailed = census.census_categories(areas, "ethnic_group")
     except census.CharacteristicNotAvailableError:
         return False
     # Every placeable answer names only a high-level group: compare at that level.
-    detailed_kinds = {
-        place_answer("ethnic_group", a, list(detailed.categories)).kind for a in answers
-    }
-    broad_kinds = {place_answer("ethnic_group", a, list(broad.categories)).kind for a in answers}
+    detailed_kinds = {place_answer("ethnic_group", a, detailed).kind for a in answers}
+    broad_kinds = {place_answer("ethnic_group", a, broad).kind for a in answers}
     return "category" not in detailed_kinds and "category" in broad_kinds
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -215,7 +215,7 @@ class AuditResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-ready data (no NaN or infinity anywhere)."""
-        data = asdict(self)
+        data: dict[str, Any] = _plain(self)
         ordered: dict[str, Any] = {
             "schema_version": data.pop("schema_version"),
             "tool": {"name": "inclusion-audit", "version": data.pop("tool_version")},
@@ -224,21 +224,29 @@ class AuditResult:
         for characteristic, raw in zip(
             self.characteristics, ordered["characteristics"], strict=True
         ):
-            raw["unknown_rate"] = characteristic.unknown_rate
-        finite: dict[str, Any] = _finite(ordered)
-        return finite
+            raw["unknown_rate"] = _plain(characteristic.unknown_rate)
+        return ordered
 
     def to_json(self) -> str:
         """The result as indented JSON text."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _finite(value: Any) -> Any:
-    """Replace NaN and infinities by None, recursively, and tuples by lists."""
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts (fields in order), tuples as lists, NaN and infinities as None.
+
+    What ``dataclasses.asdict`` and a pass replacing those values give, in one
+    pass without ``asdict``'s deep copies: the audit converts a result three times
+    (twice for disclosure control, once for the JSON), at 2 ms each that way.
+    """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int):
+        return value
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [_plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     return value

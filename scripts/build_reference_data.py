@@ -3,6 +3,7 @@
 Usage::
 
     python scripts/build_reference_data.py --raw ../shared/census2021/raw --out reference_data
+    python scripts/build_reference_data.py --knowledge-only --out reference_data
 
 The raw files are the ones described in ``../shared/census2021/PROVENANCE.md``:
 ONS outputs collected from public GitHub repositories. The package never reads
@@ -11,6 +12,13 @@ manifest with per-table provenance, licence, row counts and sha256 checksums, an
 a README. The output is deterministic (sorted rows, no timestamps), so a rebuild
 from the same raw files gives the same tables and ``tests/test_reference_build.py``
 can check the committed copy against a fresh build.
+
+It also writes two files made from the package's own curated knowledge rather
+than from the raw files, so that an audit need not parse that knowledge each
+time: ``answer_knowledge.json`` (the classification TOML files, checked and
+folded) and ``barriers.json`` (``reference_data/barriers.yaml`` as JSON). Each
+records the sha256 of what it was made from, and the package reads the curated
+files themselves once they no longer match.
 
 Every check below fails the build loudly rather than writing a table that
 silently disagrees with the published figures.
@@ -30,6 +38,15 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+# The package of this checkout, not whichever one is installed: the knowledge files
+# below are made by the code that will read them.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inclusion_audit.barriers import KNOWLEDGE_BASE_FILE, compile_knowledge_base  # noqa: E402
+from inclusion_audit.census import area_name_key  # noqa: E402
+from inclusion_audit.classifications import write_knowledge_index  # noqa: E402
 
 SCHEMA_VERSION = 1
 
@@ -1533,6 +1550,23 @@ def build_areas(raw: Path, geo: Geography, tables: list[Table]) -> Table:
         found.discard(name)
         alias_col.append(sorted(found) if type_ != "ward" else [])
     frame = frame.with_columns(pl.Series("aliases", alias_col, dtype=pl.List(pl.String)))
+    keys = [
+        sorted({area_name_key(n) for n in (name, display, *others)})
+        for name, display, others in frame.select("name", "display_name", "aliases").iter_rows()
+    ]
+    frame = frame.with_columns(pl.Series("name_keys", keys, dtype=pl.List(pl.String)))
+    coverage: dict[str, set[str]] = {}
+    for table in tables:
+        column = "source" if table.name == "age_sex" else "characteristic"
+        for key, code in table.frame.select(column, "area_code").unique().iter_rows():
+            coverage.setdefault(code, set()).add(f"{table.name}:{key}")
+    frame = frame.with_columns(
+        pl.Series(
+            "coverage",
+            [sorted(coverage.get(code, ())) for code in frame["code"].to_list()],
+            dtype=pl.List(pl.String),
+        )
+    )
     type_rank = {"country": 0, "region": 1, "ltla": 2, "ltla23": 3, "lgd": 4, "ward": 5}
     frame = (
         frame.with_columns(pl.col("type").replace_strict(type_rank).alias("_rank"))
@@ -1560,6 +1594,11 @@ def build_areas(raw: Path, geo: Geography, tables: list[Table]) -> Table:
                 "components": "ltla23 only: the 2021 LTLA codes it is the sum of",
                 "aliases": "other names accepted for the area (mySociety names, 'Bristol' "
                 "for 'Bristol, City of')",
+                "name_keys": "name, display_name and aliases folded as the library looks "
+                "names up (case, accents, dashes, '&', spacing), so it need not fold them all",
+                "coverage": "table:key for every table with rows for the area (key: the "
+                "characteristic, or in age_sex the source), so the library need not scan the "
+                "tables to choose one",
             },
             "geography_levels": [
                 "country",
@@ -1961,8 +2000,23 @@ characteristics catalogue the library uses. `docs/reference-data.md` explains th
 `barriers.yaml` is not generated: it is the curated barrier → groups → actions knowledge
 base the recommendations come from, edited by hand, with a source for every entry.
 
+`answer_knowledge.json` and `barriers.json` are generated from the package's curated
+knowledge (`inclusion_audit/classifications/*.toml` and `barriers.yaml`), not from the raw
+files, so that an audit need not parse it: each records the sha256 of its sources, and the
+package reads the sources themselves when they have changed since. After editing those,
+`make knowledge-data` rewrites just these two, without the raw files.
+
 Licence: {ogl}. {ons}. Northern Ireland figures: {nisra}. {mysociety}.
 """
+
+
+def write_knowledge(out: Path) -> list[Path]:
+    """Write the files made from the package's curated knowledge (no raw files needed)."""
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        write_knowledge_index(out),
+        compile_knowledge_base(ROOT / "reference_data" / KNOWLEDGE_BASE_FILE, out),
+    ]
 
 
 def build(raw: Path, out: Path) -> dict[str, Any]:
@@ -1973,6 +2027,7 @@ def build(raw: Path, out: Path) -> dict[str, Any]:
     tables = build_tables(raw, geo)
     tables.insert(0, build_areas(raw, geo, tables))
     entries = {t.name: write_table(t, out) for t in tables}
+    write_knowledge(out)
     all_raw = sorted({f for t in tables for f in t.meta["raw_files"]})
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -2010,9 +2065,21 @@ def build(raw: Path, out: Path) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints a one-line-per-table summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--raw", type=Path, required=True, help="raw Census files directory")
+    parser.add_argument("--raw", type=Path, help="raw Census files directory")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--knowledge-only",
+        action="store_true",
+        help="only rewrite answer_knowledge.json and barriers.json, after editing the "
+        "classification TOML files or barriers.yaml (needs no raw files)",
+    )
     args = parser.parse_args(argv)
+    if args.knowledge_only:
+        for path in write_knowledge(args.out):
+            print(f"{path.name:32} {path.stat().st_size / 1024:>22.1f} KiB")
+        return 0
+    if args.raw is None:
+        parser.error("--raw is required (unless --knowledge-only)")
     started = time.perf_counter()
     try:
         manifest = build(args.raw, args.out)

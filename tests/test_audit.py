@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,13 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import proportion_confint
 
-from inclusion_audit import AuditConfig, Status, audit_register, read_reference_csv
+from inclusion_audit import AuditConfig, Status, audit_register, read_reference_csv, run_audit
 from inclusion_audit.errors import RegisterError, UnknownValuesError
+from inclusion_audit.event import load_event
 from inclusion_audit.readers import read_table
-from inclusion_audit.result import AuditResult
+from inclusion_audit.result import AuditResult, _plain
 
-from .conftest import register_rows
+from .conftest import EXAMPLES, register_rows
 
 
 def run(write_csv, reference: Path, counts: dict[str, dict[str, int]], **config) -> AuditResult:
@@ -159,6 +161,32 @@ def test_example_register_is_audited(example_register, example_reference):
     assert result.n_participants == 240
     assert {c.name for c in result.characteristics} == {"age", "sex", "ethnic_group", "disability"}
     assert group(result, "age", "16-24").status is Status.UNDER
+
+
+def test_plain_data_is_asdict_with_lists_and_no_nan(example_register, example_reference):
+    def finite(value):
+        if isinstance(value, float):
+            return value if math.isfinite(value) else None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [finite(v) for v in value]
+        return value
+
+    event = load_event(EXAMPLES / "riverside-forum-event.yaml")
+    result = run_audit(
+        read_table(example_register), read_reference_csv(example_reference), event=event
+    )
+    first = result.characteristics[0]
+    odd = replace(
+        result,
+        settings={**result.settings, "nan": math.nan},
+        characteristics=(replace(first, dissimilarity_index=math.inf), *result.characteristics),
+    )
+    assert result.barriers and result.recommendations and result.event
+    for value in (result, odd):
+        expected = json.dumps(finite(asdict(value)), allow_nan=False)
+        assert json.dumps(_plain(value), allow_nan=False) == expected
 
 
 @st.composite

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import datetime as dt
+import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ import yaml
 from inclusion_audit import census
 from inclusion_audit.audit import audit_register
 from inclusion_audit.barriers import (
+    COMPILED_FILE,
+    KNOWLEDGE_BASE_FILE,
     OTHER,
     AreaShare,
     BarrierColumn,
@@ -28,6 +33,7 @@ from inclusion_audit.barriers import (
     OverRepresented,
     analyse_barriers,
     area_shares,
+    compile_knowledge_base,
     count_reported_barriers,
     describe_group,
     load_knowledge_base,
@@ -361,6 +367,37 @@ def test_a_rebuilt_census_directory_still_gets_the_curated_knowledge_base(
 def test_the_shipped_file_round_trips_through_the_checker(tmp_path: Path) -> None:
     reloaded = load_knowledge_base(_mutated(tmp_path, lambda d: None))
     assert [b.id for b in reloaded.barriers] == [b.id for b in KB.barriers]
+
+
+def test_the_shipped_barriers_json_is_compiled_from_the_yaml(tmp_path: Path) -> None:
+    built = compile_knowledge_base(KB.path, tmp_path).read_bytes()
+    assert built == (KB.path.parent / COMPILED_FILE).read_bytes(), (
+        f"reference_data/{COMPILED_FILE} is out of date: run `make knowledge-data`"
+    )
+
+
+def test_the_compiled_knowledge_base_is_the_yaml_one(tmp_path: Path) -> None:
+    alone = tmp_path / KNOWLEDGE_BASE_FILE
+    shutil.copyfile(KB.path, alone)
+    assert dataclasses.replace(load_knowledge_base(alone), path=KB.path) == KB
+
+
+def test_barriers_json_is_used_only_beside_the_yaml_it_was_compiled_from(tmp_path: Path) -> None:
+    compiled = json.loads((KB.path.parent / COMPILED_FILE).read_text(encoding="utf-8"))
+    compiled["data"]["barriers"][0]["title"] = "From the JSON"
+    (tmp_path / COMPILED_FILE).write_text(json.dumps(compiled), encoding="utf-8")
+    shutil.copyfile(KB.path, tmp_path / KNOWLEDGE_BASE_FILE)
+    assert load_knowledge_base(tmp_path / KNOWLEDGE_BASE_FILE).barriers[0].title == "From the JSON"
+    edited = _mutated(tmp_path, lambda d: d["barriers"][0].update(title="Edited in the YAML"))
+    assert load_knowledge_base(edited).barriers[0].title == "Edited in the YAML"
+
+
+def test_compiling_refuses_values_json_would_change(tmp_path: Path) -> None:
+    path = _mutated(
+        tmp_path, lambda d: _barrier(d, "childcare")["likely"][0].update(weight=float("nan"))
+    )
+    with pytest.raises(KnowledgeBaseError, match="JSON cannot carry"):
+        compile_knowledge_base(path, tmp_path)
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,8 @@ people, whichever is larger.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -269,6 +271,49 @@ def test_name_variants() -> None:
     assert one("Rhondda Cynon Taf")[0].code == "W06000016"
     assert one("london")[0].type == "region"
     assert one("Belfast")[0].type == "lgd"
+
+
+def test_stored_name_keys_are_every_name_folded() -> None:
+    """Fails when area_name_key changed since the build: run `make reference-data`."""
+    areas = table("areas")
+    for name, display, aliases, keys in areas.select(
+        "name", "display_name", "aliases", "name_keys"
+    ).iter_rows():
+        assert keys == sorted({census.area_name_key(n) for n in (name, display, *aliases)})
+    assert one("Canolbarth Mon") == one("Canolbarth Môn")
+    assert one("brighton  &  hove")[0].code == "E06000043"
+
+
+def test_stored_coverage_is_what_the_tables_hold() -> None:
+    """Fails when a table changed without areas.parquet: run `make reference-data`."""
+    stored = {
+        (code, entry)
+        for code, entries in table("areas").select("code", "coverage").iter_rows()
+        for entry in entries
+    }
+    found = set()
+    for name in census.reference_manifest()["tables"]:
+        if name == "areas":
+            continue
+        column = "source" if name == "age_sex" else "characteristic"
+        pairs = table(name).select(column, "area_code").unique()
+        found |= {(code, f"{name}:{key}") for key, code in pairs.iter_rows()}
+    assert stored == found
+
+
+def test_areas_without_name_keys_ask_for_a_rebuild(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    copy = tmp_path / "reference_data"
+    shutil.copytree(census.reference_data_dir(), copy)
+    manifest = census.reference_manifest()
+    path = copy / "areas.parquet"
+    table("areas").drop("name_keys").write_parquet(path)
+    manifest["tables"]["areas"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv(census.ENV_VAR, str(copy))
+    with pytest.raises(ReferenceDataError, match="make reference-data"):
+        one("Lambeth")
 
 
 def test_2023_authority_is_the_sum_of_its_2021_components() -> None:
@@ -597,6 +642,40 @@ def test_a_corrupted_table_fails_its_checksum(
     assert census.reference_data_dir() == copy
     with pytest.raises(ReferenceDataError, match="checksum"):
         census.census_profile(one("Lambeth"), "religion")
+
+
+@pytest.mark.parametrize(
+    "name", ["age", "sex", "ethnic_group", "ethnic_group_broad", "religion", "tenure"]
+)
+def test_categories_are_the_profile_without_the_counts(name: str) -> None:
+    adults, young = census.parse_age_range("16+"), census.parse_age_range("5-10")
+    for areas, age in [(one("Lambeth"), None), (one("Lambeth"), adults), (one("Belfast"), young)]:
+        try:
+            expected = list(census.census_profile(areas, name, age).categories)
+        except census.CharacteristicNotAvailableError as error:
+            with pytest.raises(census.CharacteristicNotAvailableError) as caught:
+                census.census_categories(areas, name, age)
+            assert caught.value.reason == error.reason
+        else:
+            assert census.census_categories(areas, name, age) == expected
+
+
+def test_tables_that_would_not_be_chosen_are_not_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    copy = tmp_path / "reference_data"
+    shutil.copytree(census.reference_data_dir(), copy)
+    for name in ("ts030_religion", "ts038_disability", "nisra_northern_ireland"):
+        path = copy / f"{name}.parquet"
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    monkeypatch.setenv(census.ENV_VAR, str(copy))
+    adults = census.parse_age_range("16+")
+    for name in ("religion", "disability"):
+        assert census.census_profile(one("Lambeth"), name, adults).table.startswith("ONS custom")
+        with pytest.raises(ReferenceDataError, match="checksum"):
+            census.census_profile(one("Lambeth"), name)
 
 
 def test_manifest_is_a_copy() -> None:

@@ -9,6 +9,7 @@ near-miss guess.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -19,18 +20,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inclusion_audit import census
+from inclusion_audit import census, classifications
 from inclusion_audit.classifications import (
     BROADER_CHARACTERISTIC,
     COLUMN_KINDS,
+    INDEX_FILE,
     PLACEMENT_KINDS,
     REFERENCE_CHARACTERISTIC,
     answer_key,
     closest_categories,
     guess_column,
+    knowledge_index,
     parse_age_span,
     place_answer,
     synonyms_for,
+    write_knowledge_index,
 )
 from inclusion_audit.readers import answer_counts, read_table
 
@@ -1119,3 +1123,69 @@ def test_fixtures_are_exactly_what_the_generator_writes(tmp_path: Path) -> None:
     module.main()
     for fixture in FIXTURE_COLUMNS:
         assert (tmp_path / fixture).read_bytes() == (REGISTERS / fixture).read_bytes(), fixture
+
+
+# ---------------------------------------------------------------------------
+# The prebuilt index in reference_data/
+
+
+def test_the_shipped_index_is_what_the_data_files_give(tmp_path: Path) -> None:
+    built = write_knowledge_index(tmp_path).read_bytes()
+    assert built == (REPO / "reference_data" / INDEX_FILE).read_bytes(), (
+        f"reference_data/{INDEX_FILE} is out of date: run `make knowledge-data`"
+    )
+
+
+def test_the_index_gives_the_knowledge_the_data_files_give() -> None:
+    knowledge, common, aliases = classifications._checked_knowledge()
+    table = classifications._knowledge_table()
+    for name, expected in knowledge.items():
+        found = table[name]
+        assert list(found.synonyms.items()) == list(expected.synonyms.items()), name
+        assert list(found.unplaceable.items()) == list(expected.unplaceable.items()), name
+        assert found.declined == expected.declined, name
+        assert list(found.tree.parent.items()) == list(expected.tree.parent.items()), name
+        assert found.tree.children == expected.tree.children, name
+    for alias, canonical in aliases.items():
+        assert table[alias] is table[canonical]
+    assert table["*"].declined == common
+    assert classifications._rules() == classifications._checked_rules()
+
+
+@pytest.fixture
+def fresh_index() -> Iterator[None]:
+    """Forget the loaded knowledge before and after, so each test reads the index again."""
+    loaded = (classifications._index, classifications._knowledge_table, classifications._rules)
+    for function in loaded:
+        function.cache_clear()
+    yield
+    for function in loaded:
+        function.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_index")
+@pytest.mark.parametrize("change", ["sources", "format", "missing", "not json"])
+def test_an_index_the_data_files_moved_on_from_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    index = json.loads((REPO / "reference_data" / INDEX_FILE).read_text(encoding="utf-8"))
+    del index["knowledge"]["ethnic_group"]["synonyms"]["white british"]
+    if change == "sources":
+        index["sources"]["synonyms.toml"] = "0" * 64
+    elif change == "format":
+        index["format"] += 1
+    text = json.dumps(index) if change != "not json" else "{"
+    if change != "missing":
+        (tmp_path / INDEX_FILE).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(classifications, "shipped_reference_data", lambda: tmp_path)
+    assert classifications._index() == knowledge_index()
+    assert "white british" in synonyms_for("ethnic_group")
+
+
+@pytest.mark.usefixtures("fresh_index")
+def test_a_current_index_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = json.loads((REPO / "reference_data" / INDEX_FILE).read_text(encoding="utf-8"))
+    del index["knowledge"]["ethnic_group"]["synonyms"]["white british"]
+    (tmp_path / INDEX_FILE).write_text(json.dumps(index), encoding="utf-8")
+    monkeypatch.setattr(classifications, "shipped_reference_data", lambda: tmp_path)
+    assert "white british" not in synonyms_for("ethnic_group")

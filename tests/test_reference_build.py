@@ -61,6 +61,20 @@ def test_committed_data_stays_small() -> None:
     assert total < 5 * 1024 * 1024
 
 
+def test_knowledge_files_rebuild_without_the_raw_files(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--knowledge-only", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("answer_knowledge.json", "barriers.json"):
+        assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
+
+
 @pytest.mark.skipif(
     not RAW.is_dir(),
     reason=f"raw ONS files not found at {RAW} (they live outside the repository); "
@@ -88,3 +102,5 @@ def test_rebuild_reproduces_the_committed_tables(tmp_path: Path) -> None:
     assert (out / "README.md").read_text(encoding="utf-8") == (COMMITTED / "README.md").read_text(
         encoding="utf-8"
     )
+    for name in ("answer_knowledge.json", "barriers.json"):
+        assert (out / name).read_bytes() == (COMMITTED / name).read_bytes(), name

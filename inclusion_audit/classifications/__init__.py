@@ -19,26 +19,32 @@ wrong group. An answer goes to the most detailed category that can be defended,
 else to the broader group it names, else it is reported as unplaceable; anything
 the knowledge does not cover is "unknown", so the caller can stop and ask.
 
-The functions are pure; the data files are read once, on first use.
+The functions are pure; the knowledge is loaded once, on first use, from the
+index ``scripts/build_reference_data.py`` prebuilds from these files
+(``reference_data/answer_knowledge.json``), or from the files themselves when
+they have changed since.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from inclusion_audit.folding import DECLINED_ANSWERS, normalise
+from inclusion_audit.paths import shipped_reference_data
 
 __all__ = [
     "BROADER_CHARACTERISTIC",
     "COLUMN_KINDS",
+    "INDEX_FILE",
     "PLACEMENT_KINDS",
     "REFERENCE_CHARACTERISTIC",
     "ClassificationDataError",
@@ -47,9 +53,11 @@ __all__ = [
     "answer_key",
     "closest_categories",
     "guess_column",
+    "knowledge_index",
     "parse_age_span",
     "place_answer",
     "synonyms_for",
+    "write_knowledge_index",
 ]
 
 COLUMN_KINDS = (
@@ -62,6 +70,8 @@ COLUMN_KINDS = (
     "ignore",
 )
 PLACEMENT_KINDS = ("category", "broad_only", "declined", "blank", "unplaceable", "unknown")
+# The data files sit beside this module (paths.py finds the shipped folders the same way).
+_DATA = Path(__file__).resolve().parent
 
 # A characteristic audited against another's reference: "Are you trans?" answers
 # are placed in the gender identity categories (with Yes/No the other way round).
@@ -328,8 +338,10 @@ class _Knowledge:
 
 
 def _read_toml(name: str) -> dict[str, Any]:
-    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    # Deferred: with the prebuilt index current, an audit never parses TOML (1.5 ms).
+    import tomllib
+
+    return tomllib.loads((_DATA / name).read_text(encoding="utf-8"))
 
 
 def _strings(value: object, where: str) -> list[str]:
@@ -371,20 +383,24 @@ def _build_tree(name: str, spec: dict[str, Any]) -> _Tree:
         if label in parent:
             raise ClassificationDataError(f"{where}: label {label!r} appears twice")
         parent[label] = _string(node.get("parent"), f"{where}.parent", required=False)
-    children: dict[str, list[str]] = {}
     for label, up in parent.items():
-        if up is None:
-            continue
-        if up not in parent:
+        if up is not None and up not in parent:
             raise ClassificationDataError(
                 f"classification.{name}: parent {up!r} of {label!r} is not a label"
             )
-        children.setdefault(up, []).append(label)
-    tree = _Tree(parent, {k: tuple(v) for k, v in children.items()})
+    tree = _tree(parent)
     for label in parent:
         if label in tree.ancestors(label):  # pragma: no cover - guards hand-edited data
             raise ClassificationDataError(f"classification.{name}: {label!r} is its own parent")
     return tree
+
+
+def _tree(parent: dict[str, str | None]) -> _Tree:
+    children: dict[str, list[str]] = {}
+    for label, up in parent.items():
+        if up is not None:
+            children.setdefault(up, []).append(label)
+    return _Tree(parent, {k: tuple(v) for k, v in children.items()})
 
 
 class _TableBuilder:
@@ -492,9 +508,12 @@ def _add_headings(
                     builder.add(composed, target, f"heading.{name} {group!r} + option")
 
 
-@cache
-def _knowledge_table() -> Mapping[str, _Knowledge]:
-    """Knowledge for every characteristic the data files cover, built once."""
+def _checked_knowledge() -> tuple[dict[str, _Knowledge], frozenset[str], dict[str, str]]:
+    """Knowledge for every characteristic the data files cover, checked, from the files.
+
+    Returns the knowledge of each characteristic that is not an alias, the
+    declined answers of every characteristic, and alias → characteristic.
+    """
     classifications = _table(
         _read_toml("classifications.toml").get("classification"), "classification"
     )
@@ -569,10 +588,33 @@ def _knowledge_table() -> Mapping[str, _Knowledge]:
             )
         knowledge[name] = _Knowledge(tree, builder.synonyms, unplaceable, frozenset(declined))
 
-    knowledge[_ANY] = _Knowledge(declined=frozenset(common))
+    checked_aliases: dict[str, str] = {}
     for alias, canonical in aliases.items():
         if canonical is None or canonical not in knowledge:
             raise ClassificationDataError(f"aliases.{alias}: {canonical!r} has no knowledge")
+        checked_aliases[alias] = canonical
+    return knowledge, frozenset(common), checked_aliases
+
+
+@cache
+def _knowledge_table() -> Mapping[str, _Knowledge]:
+    """Knowledge for every characteristic the data files cover, from the index, once."""
+    index = _index()
+    common = frozenset(index["declined"])
+    knowledge = {
+        name: _Knowledge(
+            _tree(entry["tree"]),
+            {
+                key: _Target(label, entry["notes"].get(key))
+                for key, label in entry["synonyms"].items()
+            },
+            entry["unplaceable"],
+            common | frozenset(entry["declined"]),
+        )
+        for name, entry in index["knowledge"].items()
+    }
+    knowledge[_ANY] = _Knowledge(declined=common)
+    for alias, canonical in index["aliases"].items():
         knowledge[alias] = knowledge[canonical]
     return knowledge
 
@@ -757,6 +799,22 @@ def _phrases(value: object, where: str) -> tuple[str, ...]:
 
 @cache
 def _rules() -> tuple[_Rule, ...]:
+    return tuple(
+        _Rule(
+            rule["kind"],
+            rule["characteristic"],
+            rule["reason"],
+            rule["approximate"],
+            frozenset(rule["exact"]),
+            tuple(rule["all"]),
+            tuple(rule["any"]),
+        )
+        for rule in _index()["rules"]
+    )
+
+
+def _checked_rules() -> tuple[_Rule, ...]:
+    """The column rules of ``columns.toml``, checked, from the file."""
     rules = []
     for i, spec in enumerate(_entries(_read_toml("columns.toml").get("rule"), "rule")):
         where = f"rule[{i}]"
@@ -815,3 +873,81 @@ def guess_column(header: str) -> ColumnGuess:
                 rule.kind, rule.characteristic, rule.approximate, f"header {header!r} {rule.reason}"
             )
     return ColumnGuess("ignore", None, None, f"header {header!r} is not a question the audit knows")
+
+
+# ---------------------------------------------------------------------------
+# The prebuilt index
+
+INDEX_FILE = "answer_knowledge.json"
+# Raise when the index's layout changes, so an index in the old layout is not read.
+_INDEX_FORMAT = 1
+_SOURCE_FILES = ("classifications.toml", "synonyms.toml", "columns.toml")
+
+
+def knowledge_index() -> dict[str, Any]:
+    """What the data files say, checked and folded, as JSON data.
+
+    ``scripts/build_reference_data.py`` writes it to ``reference_data/`` (see
+    :func:`write_knowledge_index`) because parsing the files and folding their
+    two thousand wordings costs an audit about 35 ms. ``sources`` holds the
+    files' sha256, so an index they have moved on from is not used; a change to
+    the folding code instead fails the test that compares the shipped index with
+    a fresh one.
+    """
+    knowledge, common, aliases = _checked_knowledge()
+    return {
+        "format": _INDEX_FORMAT,
+        "sources": _source_digests(),
+        "declined": sorted(common),
+        "aliases": aliases,
+        "knowledge": {
+            name: {
+                "tree": dict(entry.tree.parent),
+                "synonyms": {key: t.label for key, t in entry.synonyms.items()},
+                "notes": {k: t.note for k, t in entry.synonyms.items() if t.note is not None},
+                "unplaceable": dict(entry.unplaceable),
+                "declined": sorted(entry.declined - common),
+            }
+            for name, entry in knowledge.items()
+        },
+        "rules": [
+            {
+                "kind": rule.kind,
+                "characteristic": rule.characteristic,
+                "reason": rule.reason,
+                "approximate": rule.approximate,
+                "exact": sorted(rule.exact),
+                "all": list(rule.all_of),
+                "any": list(rule.any_of),
+            }
+            for rule in _checked_rules()
+        ],
+    }
+
+
+def write_knowledge_index(directory: Path) -> Path:
+    """Write :func:`knowledge_index` into ``directory``; the same files give the same bytes."""
+    path = directory / INDEX_FILE
+    text = json.dumps(knowledge_index(), ensure_ascii=False, indent=1)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def _source_digests() -> dict[str, str]:
+    return {name: hashlib.sha256((_DATA / name).read_bytes()).hexdigest() for name in _SOURCE_FILES}
+
+
+@cache
+def _index() -> dict[str, Any]:
+    """The shipped index when it was built from the data files as they are, else a fresh one."""
+    try:
+        text = (shipped_reference_data() / INDEX_FILE).read_text(encoding="utf-8")
+        index = json.loads(text)
+    except (OSError, ValueError):
+        return knowledge_index()
+    current = (
+        isinstance(index, dict)
+        and index.get("format") == _INDEX_FORMAT
+        and index.get("sources") == _source_digests()
+    )
+    return index if current else knowledge_index()
