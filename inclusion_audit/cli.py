@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import json
 import os
 import re
@@ -1144,3 +1145,8 @@ def main() -> None:
             err=True,
         )
         sys.exit(1)
+    finally:
+        # The process is about to end: spare the interpreter's last garbage collection
+        # over everything imported (about 30 ms of a 0.3 s audit). Only here, where
+        # nothing runs afterwards; a long-lived caller must keep collecting.
+        gc.freeze()
