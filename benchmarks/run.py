@@ -28,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -127,18 +126,25 @@ class Measurement:
 
 
 def measure(argv: Sequence[str], env: dict[str, str], log: Path) -> Measurement:
-    """Run ``argv`` to completion; wall-clock seconds, peak RSS (KiB) and exit code."""
+    """Run ``argv`` to completion; wall-clock seconds, peak RSS (KiB) and exit code.
+
+    The command is started by ``launch.py``, a small process of its own, which
+    times it and reads its ``ru_maxrss``: a child forked from this runner would be
+    charged the runner's memory too.
+    """
+    report = log.with_suffix(".measure.json")
     with log.open("wb") as sink:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            list(argv), stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=REPO
+        subprocess.run(
+            [sys.executable, str(HERE / "launch.py"), str(report), "--", *argv],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            check=True,
         )
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    # Linux reports ru_maxrss in KiB (macOS in bytes).
-    rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
-    return Measurement(elapsed, int(rss), process.returncode)
+    measured = json.loads(report.read_text(encoding="utf-8"))
+    report.unlink()
+    return Measurement(measured["seconds"], measured["max_rss_kb"], measured["returncode"])
 
 
 def child_environment(data_dir: Path, bytecode_cache: bool) -> dict[str, str]:

@@ -27,6 +27,8 @@ _PUBLIC = {
     "run_audit": "audit",
     "read_register": "readers",
     "read_reference_csv": "reference",
+    "CheckRules": "check",
+    "check_register": "check",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
