@@ -259,7 +259,7 @@ def other_cases(
     fast_runs: int,
     service_requests: int = SERVICE_REQUESTS,
 ) -> list[Case]:
-    """Start-up, the PDF of a typical event, and the commands still to be built.
+    """Start-up, the PDF of a typical event, `check`, `review` and the service.
 
     To add a case once its command exists: give it ``argv`` (and a ``setup`` that
     prepares its input under the data folder, if it needs one); ``needs`` names the
@@ -840,7 +840,7 @@ def _group_table(name: str, group: dict[str, Any]) -> list[str]:
     cases = group["cases"]
     settings = group.get("settings", {})
     if name == "other":
-        title = "Start-up, reports and commands to come"
+        title = "Start-up, reports, check, review and the service"
     else:
         title = f"{parse_size(name):,} rows"
     lines = [
