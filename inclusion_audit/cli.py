@@ -100,6 +100,80 @@ _event_date_option = click.option(
 )
 
 
+def _statistics_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The thresholds of a verdict, shared by `audit` and `review` so they judge alike."""
+    for option in reversed(
+        [
+            click.option(
+                "--confidence",
+                type=float,
+                default=0.95,
+                show_default=True,
+                help="Confidence level of the intervals.",
+            ),
+            click.option(
+                "--correction",
+                type=click.Choice(["bh", "holm", "none"]),
+                default="bh",
+                show_default=True,
+                help="Multiple-comparison correction over every group.",
+            ),
+            click.option(
+                "--alpha",
+                type=float,
+                default=0.05,
+                show_default=True,
+                help="Significance level for a firm finding.",
+            ),
+            click.option(
+                "--under-threshold",
+                type=float,
+                default=0.8,
+                show_default=True,
+                help="Ratio below which a group is under-represented.",
+            ),
+            click.option(
+                "--over-threshold",
+                type=float,
+                default=1.25,
+                show_default=True,
+                help="Ratio above which a group is over-represented.",
+            ),
+            click.option(
+                "--min-expected",
+                type=float,
+                default=5.0,
+                show_default=True,
+                help="Fewest expected participants for a verdict on a group.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _disclosure_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--suppress-below and --internal: what shared reports may show."""
+    for option in reversed(
+        [
+            click.option(
+                "--suppress-below",
+                type=click.IntRange(min=0),
+                default=DEFAULT_THRESHOLD,
+                show_default=True,
+                help="In reports, hide counts from 1 up to this minus 1 (ONS practice: 10).",
+            ),
+            click.option(
+                "--internal",
+                is_flag=True,
+                help="Show exact small counts in reports, under a 'restricted' banner.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("register", type=click.Path(path_type=Path))
 @_population_options
@@ -144,60 +218,8 @@ _event_date_option = click.option(
     "-o",
     help="File for one format, folder for several, or - for standard output (not pdf).",
 )
-@click.option(
-    "--confidence",
-    type=float,
-    default=0.95,
-    show_default=True,
-    help="Confidence level of the intervals.",
-)
-@click.option(
-    "--correction",
-    type=click.Choice(["bh", "holm", "none"]),
-    default="bh",
-    show_default=True,
-    help="Multiple-comparison correction over every group.",
-)
-@click.option(
-    "--alpha",
-    type=float,
-    default=0.05,
-    show_default=True,
-    help="Significance level for a firm finding.",
-)
-@click.option(
-    "--under-threshold",
-    type=float,
-    default=0.8,
-    show_default=True,
-    help="Ratio below which a group is under-represented.",
-)
-@click.option(
-    "--over-threshold",
-    type=float,
-    default=1.25,
-    show_default=True,
-    help="Ratio above which a group is over-represented.",
-)
-@click.option(
-    "--min-expected",
-    type=float,
-    default=5.0,
-    show_default=True,
-    help="Fewest expected participants for a verdict on a group.",
-)
-@click.option(
-    "--suppress-below",
-    type=click.IntRange(min=0),
-    default=DEFAULT_THRESHOLD,
-    show_default=True,
-    help="In reports, hide counts from 1 up to this minus 1 (ONS practice: 10).",
-)
-@click.option(
-    "--internal",
-    is_flag=True,
-    help="Show exact small counts in reports, under a 'restricted' banner.",
-)
+@_statistics_options
+@_disclosure_options
 @click.option("--title", help="Report title. Default: from the register's file name.")
 @click.option(
     "--template-dir",
@@ -667,27 +689,9 @@ def store_remove(event_id: int, store_file: Path) -> None:
     "-o",
     help="File for one format, folder for several, or - for standard output (not pdf).",
 )
-@click.option(
-    "--suppress-below",
-    type=click.IntRange(min=0),
-    default=DEFAULT_THRESHOLD,
-    show_default=True,
-    help="In reports, hide counts from 1 up to this minus 1, as the events' reports do.",
-)
-@click.option(
-    "--internal",
-    is_flag=True,
-    help="Show exact small counts in reports, under a 'restricted' banner.",
-)
+@_disclosure_options
 @click.option("--title", help="Report title. Default: the review's dates.")
-@click.option("--confidence", type=float, default=0.95, show_default=True)
-@click.option(
-    "--correction", type=click.Choice(["bh", "holm", "none"]), default="bh", show_default=True
-)
-@click.option("--alpha", type=float, default=0.05, show_default=True)
-@click.option("--under-threshold", type=float, default=0.8, show_default=True)
-@click.option("--over-threshold", type=float, default=1.25, show_default=True)
-@click.option("--min-expected", type=float, default=5.0, show_default=True)
+@_statistics_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @_handle_errors
 def review(
