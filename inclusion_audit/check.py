@@ -59,8 +59,9 @@ ID_COLUMN_NAMES = ("participant_id", "respondent_id", "response_id", "id")
 """Headers taken as participant identifiers when ``--id-column`` is not given."""
 
 _SUITE_NAME = "inclusion_audit_register"
-_ID = "participant_id"
-_EVENT = "event"
+# Parenthesised so that no characteristic of a reference file can share the name.
+_ID = "(participant id)"
+_EVENT = "(event)"
 _MAX_LISTED = 20
 _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": _MAX_LISTED}
 
@@ -625,21 +626,40 @@ def _event_outcome(outcome: Expectation, table: Table, column: str, frame: Any) 
     )
 
 
-_PRIVATE_RESULT_KEYS = ("partial_unexpected_list", "partial_unexpected_counts")
+_SAMPLE_KEYS = ("partial_unexpected_list", "partial_unexpected_counts")
+_MAX_SAMPLE_LENGTH = 60
 
 
 def _without_private_values(validation: dict[str, Any]) -> dict[str, Any]:
-    """Great Expectations' result without hashed identifiers or run identifiers.
+    """Great Expectations' result made fit for a CI log.
 
-    The answers it samples stay (they are the point of the check); the hashes of
-    repeated identifiers go, since a short identifier's hash can be reversed.
+    The answers it samples stay (they are what needs fixing) but shortened, with
+    control and direction characters escaped, as in the tool's own messages: a
+    cell can hold anything, a whole address included. The hashes of repeated
+    identifiers go, since a short identifier's hash can be reversed.
     """
     cleaned: dict[str, Any] = _without_ids(validation)
     for result in cleaned.get("results", []):
+        details = result.get("result", {})
         if result.get("expectation_config", {}).get("kwargs", {}).get("column") == _ID:
-            for key in _PRIVATE_RESULT_KEYS:
-                result.get("result", {}).pop(key, None)
+            for key in _SAMPLE_KEYS:
+                details.pop(key, None)
+            continue
+        if "partial_unexpected_list" in details:
+            details["partial_unexpected_list"] = [
+                _clip(v) for v in details["partial_unexpected_list"]
+            ]
+        for item in details.get("partial_unexpected_counts", []):
+            item["value"] = _clip(item.get("value"))
     return cleaned
+
+
+def _clip(value: Any) -> Any:
+    """A sampled answer as the tool's messages show one: escaped and at most 60 characters."""
+    if not isinstance(value, str):
+        return value
+    shown = repr(value)[1:-1]
+    return shown if len(shown) <= _MAX_SAMPLE_LENGTH else shown[: _MAX_SAMPLE_LENGTH - 1] + "…"
 
 
 def _without_ids(data: Any) -> Any:

@@ -27,6 +27,8 @@ from .result import AuditResult, Status  # standard library only: keeps --help i
 
 EXIT_INPUT_ERROR = 2
 EXIT_FINDINGS = 1
+# sysexits' EX_SOFTWARE: a pipeline must tell a bug apart from findings (1) and bad input (2).
+EXIT_INTERNAL_ERROR = 70
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -1148,7 +1150,7 @@ def main() -> None:
             "the traceback.",
             err=True,
         )
-        sys.exit(1)
+        sys.exit(EXIT_INTERNAL_ERROR)
     finally:
         # The process is about to end: spare the interpreter's last garbage collection
         # over everything imported (about 30 ms of a 0.3 s audit). Only here, where

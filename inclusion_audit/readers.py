@@ -79,6 +79,14 @@ def read_table(path: str | Path, *, what: str = "register") -> Table:
             f"{what} file {path} is empty. Export it again with a header row "
             "and one row per participant."
         )
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        # polars (and Excel's reader) take file names as UTF-8 text only.
+        raise FileReadError(
+            f"{what} file {str(path)!r} has a name that is not valid UTF-8 text. Rename the "
+            "file (letters, digits, spaces and hyphens are safe) and try again."
+        ) from None
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         table = _read_csv(path, what)
@@ -134,7 +142,14 @@ def _read_csv(path: Path, what: str) -> Table:
     else:
         # Excel's "CSV" on Windows is Windows-1252 (or UTF-16 for "Unicode text").
         # polars reads UTF-8 only, so decode in memory: such exports are small.
-        text_head = path.read_bytes().decode(encoding).removeprefix("\ufeff")
+        try:
+            text_head = path.read_bytes().decode(encoding).removeprefix("\ufeff")
+        except UnicodeDecodeError as error:
+            raise FileReadError(
+                f"{what} file {path} looks like {encoding.upper()} text but is broken at byte "
+                f"{error.start:,} ({error.reason}). It may be cut short: export it again, "
+                "ideally as 'CSV UTF-8'."
+            ) from None
         source = io.BytesIO(text_head.encode("utf-8"))
     delimiter = _sniff_delimiter(text_head[:_HEAD_BYTES])
     header = _header(text_head, delimiter)

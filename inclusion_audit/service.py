@@ -22,17 +22,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import re
 import shutil
 import tempfile
 import threading
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -40,6 +43,8 @@ from . import __version__
 from .disclosure import DEFAULT_THRESHOLD
 from .errors import InputError
 from .readers import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
+
+logger = logging.getLogger(__name__)
 
 REGISTER_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
 DEFAULT_MAX_UPLOAD_MB = 200
@@ -163,7 +168,9 @@ class _Uploads:
         return path
 
     def tidy(self, message: str) -> str:
-        """A message without the temporary folder's path, which means nothing to a user."""
+        """A message without the temporary folders' paths, which mean nothing to a user."""
+        for name in self.paths:
+            message = message.replace(f"{self.folder}{os.sep}{name}{os.sep}", "")
         return message.replace(f"{self.folder}{os.sep}", "").replace(str(self.folder), "")
 
 
@@ -179,11 +186,23 @@ def _uploads(limit_mb: int) -> Iterator[_Uploads]:
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:]")
 
 
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes; leave room for the suffix
+
+
 def _safe_filename(filename: str, fallback: str) -> str:
-    """The upload's own base name (it names the register in the report), made safe."""
-    base = re.split(r"[/\\]", filename)[-1]
-    base = _UNSAFE.sub("_", base).strip(" .")[:120]
-    return base or fallback
+    """The upload's own base name (it names the register in the report), made safe.
+
+    A long name is shortened before its suffix, by bytes (the file system's
+    limit), so that "….csv" stays a CSV.
+    """
+    base = _UNSAFE.sub("_", re.split(r"[/\\]", filename)[-1]).strip(" .")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or len(suffix) > 10:
+        stem, suffix = base, ""
+    stem = stem.encode("utf-8")[:_MAX_NAME_BYTES].decode("utf-8", errors="ignore").strip(" .")
+    if not stem:
+        return fallback
+    return f"{stem}.{suffix}" if suffix else stem
 
 
 @dataclass
@@ -236,6 +255,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI answers 422 with its own structure; say what is wrong as everywhere else.
+        problems = [
+            f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'request'}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        return JSONResponse({"error": "; ".join(problems) + "."}, status_code=400)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -322,6 +350,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 return HTMLResponse(
                     _render_form(form, [message], settings.max_upload_mb), status_code=status
                 )
+            except Exception as error:
+                _log_internal_error(error)
+                return HTMLResponse(
+                    _render_form(form, [INTERNAL_ERROR], settings.max_upload_mb),
+                    status_code=500,
+                )
         return _report_response(body, file_format, inline=file_format == "html")
 
     @app.post("/api/audit", tags=["audit"])
@@ -374,6 +408,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             except InputError as error:
                 status = 413 if isinstance(error, UploadTooLargeError) else 400
                 return JSONResponse({"error": uploads.tidy(str(error))}, status_code=status)
+            except Exception as error:
+                _log_internal_error(error)
+                return JSONResponse({"error": INTERNAL_ERROR}, status_code=500)
         return _report_response(body, file_format, inline=True)
 
     @app.post("/api/check", tags=["check"])
@@ -432,6 +469,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             except InputError as error:
                 status = 413 if isinstance(error, UploadTooLargeError) else 400
                 return JSONResponse({"error": uploads.tidy(str(error))}, status_code=status)
+            except Exception as error:
+                _log_internal_error(error)
+                return JSONResponse({"error": INTERNAL_ERROR}, status_code=500)
         return JSONResponse(result.to_dict())
 
     @app.get("/api/areas", tags=["reference"])
@@ -534,6 +574,19 @@ def _audit_saved(saved: dict[str, Path | None], form: AuditForm) -> bytes:
         with _PDF_LOCK:
             return render_formats(result, ["pdf"], options)["pdf"]
     return render_formats(result, [form.report_format], options)[form.report_format]
+
+
+INTERNAL_ERROR = (
+    "Something went wrong on our side: this is a bug in inclusion-audit, not a problem with "
+    "your file. Nothing was kept. Please report what you did to the service's administrator."
+)
+
+
+def _log_internal_error(error: Exception) -> None:
+    """Log where a bug happened, never its message: that could quote the upload."""
+    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}" if frame else "?"
+    logger.error("internal error: %s at %s", type(error).__name__, where)
 
 
 def _threshold(raw: str) -> int:

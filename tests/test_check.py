@@ -303,3 +303,30 @@ def test_check_passes_exactly_when_the_audit_can_run(
     unknown = sum(a in ("Woman?", "(blank)") for a in answers)
     (sex,) = [e for e in result.expectations if e.key == "answers_known.sex"]
     assert sex.unexpected_count == unknown
+
+
+def test_sampled_answers_are_clipped_and_escaped(write_csv: WriteCsv, small_reference: Path):
+    long = "Alice Smith, 12 High St, SW1A 1AA " * 100
+    path = write_csv("wild.csv", [["Sex"], [long], ["\u202eelaM"], ["Female"]])
+    result = check_register(read_table(path), read_reference_csv(small_reference))
+    (sex,) = [
+        r
+        for r in result.great_expectations["results"]
+        if r["expectation_config"]["kwargs"].get("column") == "sex"
+    ]
+    sampled = sex["result"]["partial_unexpected_list"]
+    assert sorted(sampled) == sorted([long[:59] + "…", "\\u202eelaM"])
+    assert all(len(v) <= 60 for v in sampled)
+    assert long not in json.dumps(result.to_dict())
+
+
+def test_characteristics_named_like_internal_columns(write_csv: WriteCsv) -> None:
+    reference = write_csv(
+        "ref.csv",
+        [["characteristic", "category", "count"], ["event", "A", 5], ["event", "B", 5]],
+    )
+    path = write_csv("r.csv", [["ID", "event"], ["1", "A"], ["2", "B"]])
+    result = check_register(
+        read_table(path), read_reference_csv(reference), CheckRules(event_column="event")
+    )
+    assert result.success, [e.message for e in result.failed]

@@ -312,3 +312,21 @@ def test_bad_event_files(runner, tmp_path, example_register, content, message) -
     result = invoke(runner, "audit", example_register, "--area", "Lambeth", "--event", event)
     assert result.exit_code == 2 and message in result.stderr and "event.yaml" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_bug_exits_70_not_1(monkeypatch: pytest.MonkeyPatch, capsys, example_register) -> None:
+    """Exit code 1 means "findings" to a pipeline (check failed, --fail-on-under): a bug is 70."""
+    import inclusion_audit.cli as cli_module
+    import inclusion_audit.readers
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(inclusion_audit.readers, "read_table", broken)
+    monkeypatch.setattr(sys, "argv", ["inclusion-audit", "check", str(example_register)])
+    with pytest.raises(SystemExit) as stopped:
+        cli_module.main()
+    assert stopped.value.code == 70
+    error = capsys.readouterr().err
+    assert error.startswith("Internal error: RuntimeError: boom")
+    assert "Traceback" not in error

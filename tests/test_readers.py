@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -126,3 +127,18 @@ def test_answer_counts_counts_blanks_and_rows(write_csv) -> None:
 def test_answer_counts_without_columns_still_counts_rows(write_csv) -> None:
     path = write_csv("r.csv", [["Name"], ["a"], ["b"]])
     assert answer_counts(read_table(path), []) == ({}, 2)
+
+
+def test_truncated_utf16_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "cut.csv"
+    path.write_bytes(b"\xff\xfe" + "Sex\r\nFemale\r\n".encode("utf-16-le") + b"\x01")
+    with pytest.raises(FileReadError, match=r"looks like UTF-16 text but is broken at byte 28"):
+        read_table(path)
+
+
+def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    raw = os.fsencode(tmp_path) + b"/bad\xff.csv"
+    with open(raw, "wb") as handle:
+        handle.write(b"Sex\nFemale\n")
+    with pytest.raises(FileReadError, match=r"has a name that is not valid UTF-8 text\. Rename"):
+        read_table(os.fsdecode(raw))

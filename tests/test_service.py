@@ -232,3 +232,47 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INCLUSION_AUDIT_MAX_UPLOAD_MB", "lots")
     with pytest.raises(ValueError, match="INCLUSION_AUDIT_MAX_UPLOAD_MB is 'lots'"):
         ServiceSettings.from_env()
+
+
+def test_long_names_keep_their_suffix(client: TestClient, example_register: Path) -> None:
+    for name in ("a" * 300 + ".csv", "😀" * 116 + ".csv"):
+        response = client.post(
+            "/api/audit",
+            files={"register": (name, example_register.read_bytes())},
+            data={"area": "Lambeth"},
+        )
+        assert response.status_code == 200, response.text
+        served = response.json()["register"]["file"]
+        assert served.endswith(".csv") and len(served.encode("utf-8")) <= 204
+
+
+def test_wrong_types_are_400_with_one_message(client: TestClient, example_register: Path) -> None:
+    response = client.post(
+        "/api/audit?suppress_below=abc", files=_files(example_register), data={"area": "Lambeth"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("suppress_below: ")
+    response = client.post("/api/audit", data={"area": "Lambeth"})
+    assert response.status_code == 400 and "register" in response.json()["error"]
+
+
+def test_a_bug_says_so_without_quoting_the_upload(
+    client: TestClient,
+    example_register: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import inclusion_audit.audit
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"failed on {example_register.name} row 7: Synthetic Person 7")
+
+    monkeypatch.setattr(inclusion_audit.audit, "run_audit", broken)
+    api = client.post("/api/audit", files=_files(example_register), data={"area": "Lambeth"})
+    form = client.post("/audit", files=_files(example_register), data={"area": "Lambeth"})
+    assert api.status_code == form.status_code == 500
+    assert "bug in inclusion-audit" in api.json()["error"]
+    assert "bug in inclusion-audit" in form.text
+    for text in (api.text, form.text, caplog.text):
+        assert "Synthetic Person" not in text and example_register.name not in text
+    assert "internal error: RuntimeError at test_service.py" in caplog.text
