@@ -714,6 +714,8 @@ def test_review_command_writes_every_format(runner, tmp_path, history) -> None:
     [
         (["--quarter", "2026Q3", "--to", "2026-09-30"], "not both"),
         (["--quarter", "2026Q9"], "2026Q3"),
+        (["--quarter", "9999Q4"], "from 1900 to 2999"),
+        (["--quarter", "0000Q1"], "from 1900 to 2999"),
         (["--from", "2026-10-01"], "no events"),
         (["--from", "2026-10-01", "--to", "2026-01-01"], "after it ends"),
         (["-o", "review.csv"], "json, html, md or pdf"),
