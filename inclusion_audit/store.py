@@ -230,6 +230,7 @@ class Store:
         name = clean_text(name)
         if not name:
             raise StoreError("the event name is empty: give one with --event-name.")
+        _check_year(date)
         result_fingerprint = self._result_fingerprint(data) if check_duplicates else None
         if not check_duplicates:
             register_fingerprint = None
@@ -566,12 +567,16 @@ def event_name_and_date(
             date = dt.date.fromisoformat(str(given))
         except ValueError as error:
             raise ResultFileError(f"{source}: key 'event.date' {given!r} is not a date.") from error
+    _check_year(date)
+    return name, date
+
+
+def _check_year(date: dt.date) -> None:
     if not _FIRST_YEAR <= date.year <= _LAST_YEAR:
         raise StoreError(
             f"the event date {date.isoformat()} is not a year this tool stores: give a date "
             f"from {_FIRST_YEAR} to {_LAST_YEAR}."
         )
-    return name, date
 
 
 def clean_text(text: str) -> str:

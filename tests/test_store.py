@@ -272,6 +272,11 @@ def test_a_non_string_event_title_is_refused(tmp_path, result) -> None:
     )
     with pytest.raises(StoreError, match="from 1900 to 2999"):
         event_name_and_date(data, None, dt.date(9999, 12, 31), "audit.json")
+    with (
+        open_store(tmp_path / "h.sqlite", create=True) as store,
+        pytest.raises(StoreError, match="from 1900 to 2999"),
+    ):
+        store.add(result, name="Forum", date=dt.date(9999, 12, 31))
 
 
 def test_saved_result_is_validated(tmp_path, result) -> None:
