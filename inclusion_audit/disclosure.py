@@ -247,173 +247,102 @@ def suppress_review(review: dict[str, Any], threshold: int) -> dict[str, Any]:
     """A copy of a review dictionary (``ReviewResult.to_dict``) with small counts hidden.
 
     Each event's groups are hidden exactly as that event's own report hides
-    them, and each pooled table (the whole period, and each period of the trend)
-    follows the same rules as an audit's table. Pooled counts are also sums: a
-    trend period's count is the sum of its events' counts, and the whole
-    period's the sum of the periods' and of the events'. A reader holding the
-    events' reports could subtract, so wherever such a sum pins a hidden count
-    down, the sum is withheld (or, in a pooled table, its smallest visible
-    count) until none does. Events' reports are already published, so only
-    pooled cells are ever added. Groups gain ``suppressed`` and
-    ``hidden_reason``; a table whose counts are all hidden and still pin each
-    other loses its answer counts, as in the audit.
+    them (``suppress_small_counts`` on what the store kept, with the same
+    threshold). A pooled count (the whole period's, and each trend period's)
+    is shown only when **every** event it adds up showed its count for that
+    group in its own report; otherwise it is withheld, with everything derived
+    from it (ratio, interval, p-values and a status that depends on the count).
+    Likewise a pooled table's answer counts (``n_known``, ``n_unknown``) are
+    shown only when every event showed its own, and a pooled expected count only
+    when every event's ``n_known`` behind it was shown.
 
-    The checks are line by line, as the audit's are; they stop any count being
-    recovered by subtracting along one table or one group's sums.
+    So every number a shared review shows is a sum (or a function of sums) of
+    numbers the events' own reports already show: no differencing between
+    events, periods and the pooled table, and no bounding by "fewer than 5",
+    can reveal more than those reports do. A withheld pooled count says nothing
+    about its size (``hidden_reason`` is ``"withheld"``, never ``"small"``).
+    Groups gain ``suppressed`` and ``hidden_reason``.
     """
     shown = copy.deepcopy(review)
-    tables: list[_Table] = []
-
-    def add_table(characteristic: dict[str, Any], under: float, fixed: bool) -> _Table:
-        table = _Table(characteristic, fixed, under)
-        table.cells = [_Cell(group, table) for group in characteristic["groups"]]
-        counts = [cell.value for cell in table.cells]
-        uppers = [cell.upper(threshold) for cell in table.cells]
-        small, withheld, table.pinned = _hidden_cells(counts, uppers, threshold)
-        for index in small | withheld:
-            table.cells[index].hidden = True
-        tables.append(table)
-        return table
-
-    period_of_event: dict[int, str] = {}
-    for period in shown["trend"]:
-        for event in shown["events"]:
-            if period["start"] <= event["date"] <= period["end"]:
-                period_of_event[event["id"]] = period["label"]
-    event_cells: dict[tuple[str, str], dict[str, list[_Cell]]] = {}
+    if threshold <= 1:
+        for table in _review_tables(shown):
+            for group in table["groups"]:
+                group["suppressed"] = False
+                group["hidden_reason"] = None
+        return shown
+    # (event id, characteristic, category) whose count the event's own report shows,
+    # and (event id, characteristic) whose answer counts it shows.
+    published_counts: set[tuple[int, str, str]] = set()
+    published_totals: set[tuple[int, str]] = set()
     for event in shown["events"]:
-        under = float(event["settings"].get("under_threshold", 0.8))
-        for characteristic in event["characteristics"]:
+        own = suppress_small_counts(
+            {
+                "settings": event.get("settings") or {},
+                "characteristics": event["characteristics"],
+            },
+            threshold,
+        )
+        for characteristic in own["characteristics"]:
             # The store does not keep the unplaced answers' breakdown the audit uses to
             # decide whether these may be shown, so a review never shows them.
             characteristic["n_blank"] = characteristic["n_declined"] = None
-            table = add_table(characteristic, under, fixed=True)
-            for cell in table.cells:
-                key = (characteristic["name"], cell.group["category"])
-                label = period_of_event.get(event["id"], "")
-                event_cells.setdefault(key, {}).setdefault(label, []).append(cell)
-    under = float(shown["settings"]["under_threshold"])
-    pooled_cells: dict[tuple[str, str], _Cell] = {}
-    for characteristic in shown["pooled"]:
-        for cell in add_table(characteristic, under, fixed=False).cells:
-            pooled_cells[characteristic["name"], cell.group["category"]] = cell
-    period_cells: dict[tuple[str, str], dict[str, _Cell]] = {}
-    for period in shown["trend"]:
-        for characteristic in period["characteristics"]:
-            for cell in add_table(characteristic, under, fixed=False).cells:
-                key = (characteristic["name"], cell.group["category"])
-                period_cells.setdefault(key, {})[period["label"]] = cell
-    lines: list[tuple[list[_Cell], _Cell | None]] = [
-        (table.cells, None) for table in tables if not table.fixed and table.cells
-    ]
-    for key, pooled in pooled_cells.items():
-        by_period = event_cells.get(key, {})
-        lines.append(([c for cells in by_period.values() for c in cells], pooled))
-        lines.append((list(period_cells.get(key, {}).values()), pooled))
-        for label, cell in period_cells.get(key, {}).items():
-            lines.append((by_period.get(label, []), cell))
+            characteristic.pop("statistics_withheld", None)
+            characteristic.pop("dissimilarity_index", None)
+            characteristic.pop("chi_square", None)
+            characteristic.pop("unknown_rate", None)
+            name = characteristic["name"]
+            if characteristic["n_known"] is not None:
+                published_totals.add((event["id"], name))
+            for group in characteristic["groups"]:
+                if not group["suppressed"]:
+                    published_counts.add((event["id"], name, group["category"]))
+        event["characteristics"] = own["characteristics"]
 
-    changed = True
-    while changed:
-        changed = False
-        for members, total in lines:
-            if total is None:
-                if members[0].table.pinned:
-                    continue
-                known = members[0].table.n_known
-            elif total.hidden:
-                continue
-            else:
-                known = total.value
-            if not _line_pinned(members, known, threshold):
-                continue
-            candidates = [c for c in members if not c.hidden and not c.fixed]
-            if candidates:
-                min(candidates, key=lambda c: c.value).hidden = True
-            elif total is not None:
-                total.hidden = True
-            else:
-                members[0].table.pinned = True
-            changed = True
-    for table in tables:
-        table.apply(threshold)
+    _withhold_pooled(shown["pooled"], shown["events"], published_counts, published_totals)
+    for period in shown["trend"]:
+        members = [e for e in shown["events"] if period["start"] <= e["date"] <= period["end"]]
+        _withhold_pooled(period["characteristics"], members, published_counts, published_totals)
     return shown
 
 
-class _Table:
-    """A table of counts that sum to its ``n_known``, for ``suppress_review``."""
-
-    def __init__(self, characteristic: dict[str, Any], fixed: bool, under: float) -> None:
-        self.characteristic = characteristic
-        self.fixed = fixed
-        self.under = under
-        self.cells: list[_Cell] = []
-        self.pinned = False
-
-    @property
-    def n_known(self) -> int:
-        return sum(cell.value for cell in self.cells)
-
-    def small_cells(self, threshold: int) -> int:
-        return sum(cell.hidden and cell.value < threshold for cell in self.cells)
-
-    def apply(self, threshold: int) -> None:
-        """Write the hiding into the dictionaries: nulls, coarser statuses, flags."""
-        for cell in self.cells:
-            group = cell.group
-            small = cell.hidden and cell.value < threshold
-            group["suppressed"] = cell.hidden
-            group["hidden_reason"] = "small" if small else WITHHELD if cell.hidden else None
-            if cell.hidden:
-                group["status"] = _shown_status(
-                    group, small and not self.pinned, cell.upper(threshold)
-                )
-                for key in _HIDDEN_WITH_COUNT:
-                    if key in group:
-                        group[key] = None
-        if self.pinned:
-            for key in ("n_known", "n_unknown", "n_blank", "n_declined"):
-                if key in self.characteristic:
-                    self.characteristic[key] = None
+def _review_tables(review: dict[str, Any]) -> list[dict[str, Any]]:
+    tables = list(review["pooled"])
+    tables += [c for period in review["trend"] for c in period["characteristics"]]
+    tables += [c for event in review["events"] for c in event["characteristics"]]
+    return tables
 
 
-class _Cell:
-    """One group's count in one table."""
-
-    def __init__(self, group: dict[str, Any], table: _Table) -> None:
-        self.group = group
-        self.table = table
-        self.value = int(group["count"])
-        self.fixed = table.fixed
-        self.hidden = False
-
-    def upper(self, threshold: int) -> int:
-        """The largest count a reader could think this cell holds, if shown as small."""
-        if self.group["status"] in ("under", "possible_under"):
-            bound = self.table.under * float(self.group["expected_count"])
-            return int(max(0, min(threshold - 1, math.ceil(bound) - 1)))
-        return threshold - 1
-
-    def bounds(self, threshold: int, total: int) -> tuple[int, int]:
-        """What a reader knows of a hidden cell: small ones from 0 (1 if alone) up."""
-        if self.value < threshold:
-            low = 1 if self.table.small_cells(threshold) == 1 else 0
-            return low, self.upper(threshold)
-        return threshold, total
-
-
-def _line_pinned(members: Sequence[_Cell], total: int, threshold: int) -> bool:
-    """Whether the visible members and the total pin any hidden member to one value."""
-    hidden = [cell for cell in members if cell.hidden]
-    if not hidden:
-        return False
-    rest = total - sum(cell.value for cell in members if not cell.hidden)
-    bounds = [cell.bounds(threshold, rest) for cell in hidden]
-    sum_low = sum(low for low, _ in bounds)
-    sum_high = sum(high for _, high in bounds)
-    for low, high in bounds:
-        least = max(low, rest - (sum_high - high))
-        most = min(high, rest - (sum_low - low))
-        if most - least < 1:
-            return True
-    return False
+def _withhold_pooled(
+    characteristics: list[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    published_counts: set[tuple[int, str, str]],
+    published_totals: set[tuple[int, str]],
+) -> None:
+    """Hide each pooled figure that is not a sum of figures the events' reports show."""
+    for characteristic in characteristics:
+        name = characteristic["name"]
+        audited = [e for e in events if any(c["name"] == name for c in e["characteristics"])]
+        totals_shown = all((e["id"], name) in published_totals for e in audited)
+        if not totals_shown:
+            characteristic["n_known"] = characteristic["n_unknown"] = None
+        for group in characteristic["groups"]:
+            category = group["category"]
+            contributors = [
+                e
+                for e in audited
+                for c in e["characteristics"]
+                if c["name"] == name and any(g["category"] == category for g in c["groups"])
+            ]
+            shown = all((e["id"], name, category) in published_counts for e in contributors)
+            group["suppressed"] = not shown
+            group["hidden_reason"] = None if shown else WITHHELD
+            if shown:
+                continue
+            expected_shown = all((e["id"], name) in published_totals for e in contributors)
+            if not (expected_shown and group["status"] in _COUNT_FREE_STATUSES):
+                group["status"] = WITHHELD
+            for key in _HIDDEN_WITH_COUNT:
+                if key in group:
+                    group[key] = None
+            if not expected_shown:
+                group["expected_count"] = None

@@ -48,6 +48,7 @@ PERIODS = ("quarter", "month")
 MISSED = ("under", "possible_under", "few_under")
 """Statuses that count as missed; ``few_under`` is how a shared report shows a small one."""
 NOT_JUDGED = ("insufficient_data", "withheld")
+_FIRST_YEAR, _LAST_YEAR = 1900, 2999
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 
 
@@ -160,6 +161,11 @@ def quarter_bounds(text: str) -> tuple[dt.date, dt.date]:
     if found is None:
         raise ReviewError(f"--quarter {text!r} is not a quarter: write it like 2026Q3.")
     year, quarter = int(found.group(1)), int(found.group(2))
+    if not _FIRST_YEAR <= year <= _LAST_YEAR:
+        raise ReviewError(
+            f"--quarter {text!r} is not a year this tool reviews: give a year from "
+            f"{_FIRST_YEAR} to {_LAST_YEAR}, like 2026Q3."
+        )
     start = dt.date(year, 3 * quarter - 2, 1)
     return start, _period_end(start, "quarter")
 

@@ -30,9 +30,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import secrets
 import sqlite3
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .result import SCHEMA_VERSION, AuditResult
+from .result import SCHEMA_VERSION, AuditResult, Status
 
 STORE_SCHEMA_VERSION = 1
 """The newest store schema this version of the tool writes and reads."""
@@ -96,6 +98,12 @@ _AREA_CODE = re.compile(r"\(([EKNSW]\d{8})\)")
 _ELIGIBLE_AGE = re.compile(r"residents aged (\S+)$")
 _REQUIRED_KEYS = ("schema_version", "tool", "reference", "settings", "n_participants")
 _REQUIRED_CHARACTERISTIC_KEYS = ("name", "n_known", "n_unknown", "groups")
+_FIRST_YEAR, _LAST_YEAR = 1900, 2999
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_STATUSES = tuple(status.value for status in Status)
+_LARGEST_COUNT = 2**63 - 1
 _REQUIRED_GROUP_KEYS = ("category", "count", "population_share", "expected_count", "status")
 
 
@@ -219,8 +227,10 @@ class Store:
         """
         data = _as_dict(result)
         validate_result(data, source)
-        if not name.strip():
+        name = clean_text(name)
+        if not name:
             raise StoreError("the event name is empty: give one with --event-name.")
+        _check_year(date)
         result_fingerprint = self._result_fingerprint(data) if check_duplicates else None
         if not check_duplicates:
             register_fingerprint = None
@@ -234,9 +244,7 @@ class Store:
                     ).fetchone()
                     register_fingerprint = row[0]
                 self._db.execute("DELETE FROM events WHERE id = ?", (replaced,))
-            event_id = self._insert(
-                data, name.strip(), date, register_fingerprint, result_fingerprint
-            )
+            event_id = self._insert(data, name, date, register_fingerprint, result_fingerprint)
         return Added(event_id, replaced)
 
     def check_new(
@@ -364,7 +372,7 @@ class Store:
         register_fingerprint: str | None,
         result_fingerprint: str | None,
     ) -> int:
-        reference = str(data["reference"])
+        reference = clean_text(str(data["reference"]))
         age = _ELIGIBLE_AGE.search(reference)
         cursor = self._db.execute(
             "INSERT INTO events (name, event_date, reference, area_codes, eligible_age, "
@@ -458,6 +466,11 @@ def open_store(path: Path, *, create: bool = False) -> Store:
         )
     if path.exists() and not path.is_file():
         raise StoreError(f"{path} is not a file. Give the store's file name, e.g. history.sqlite.")
+    if not create and path.stat().st_size == 0:
+        raise StoreError(
+            f"{path} is empty, not a store made by `audit --store` or `store add`. Give the "
+            "store's file name; nothing was written to it."
+        )
     try:
         connection = sqlite3.connect(path, isolation_level=None, timeout=10)
     except sqlite3.Error as error:
@@ -465,7 +478,7 @@ def open_store(path: Path, *, create: bool = False) -> Store:
     try:
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA secure_delete = ON")
-        _migrate(connection, path)
+        _migrate(connection, path, create=create)
     except sqlite3.DatabaseError as error:
         connection.close()
         raise StoreError(
@@ -478,11 +491,12 @@ def open_store(path: Path, *, create: bool = False) -> Store:
     return Store(path, connection)
 
 
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+def _migrate(connection: sqlite3.Connection, path: Path, *, create: bool) -> None:
     tables = {
         row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
     }
-    if tables and "schema_migrations" not in tables:
+    if (tables or not create) and "schema_migrations" not in tables:
+        # Without ``create`` only a store is opened: an empty SQLite file is left as it is.
         raise StoreError(
             f"{path} is an SQLite file but not an inclusion-audit store. Give another file name."
         )
@@ -531,9 +545,17 @@ def event_name_and_date(
     """
     data = _as_dict(result)
     event = data.get("event") or {}
+    register = data.get("register") or {}
+    if not isinstance(event, dict) or not isinstance(register, dict):
+        raise ResultFileError(f"{source}: keys 'event' and 'register' must be objects.")
     if name is None:
-        register = data.get("register") or {}
-        name = event.get("title") or Path(str(register.get("file") or source)).stem
+        title = event.get("title")
+        if title is not None and not isinstance(title, str):
+            raise ResultFileError(f"{source}: key 'event.title' is not a string.")
+        name = title or Path(str(register.get("file") or source)).stem
+    name = clean_text(name)
+    if not name:
+        raise StoreError(f"{source}: the event name is empty: give one with --event-name.")
     if date is None:
         given = event.get("date")
         if not given:
@@ -545,7 +567,32 @@ def event_name_and_date(
             date = dt.date.fromisoformat(str(given))
         except ValueError as error:
             raise ResultFileError(f"{source}: key 'event.date' {given!r} is not a date.") from error
-    return str(name), date
+    _check_year(date)
+    return name, date
+
+
+def _check_year(date: dt.date) -> None:
+    if not _FIRST_YEAR <= date.year <= _LAST_YEAR:
+        raise StoreError(
+            f"the event date {date.isoformat()} is not a year this tool stores: give a date "
+            f"from {_FIRST_YEAR} to {_LAST_YEAR}."
+        )
+
+
+def clean_text(text: str) -> str:
+    """Text safe to print on a terminal: control and bidi characters become spaces.
+
+    Newlines, escape sequences and direction overrides in an event name would
+    otherwise reach ``store list`` and the reports raw.
+
+    >>> clean_text("Forum\\n\\x1b[2Jday ")
+    'Forum [2Jday'
+    """
+    return " ".join("".join(" " if _is_control(char) else char for char in text).split())
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS
 
 
 def read_result_file(path: Path) -> dict[str, Any]:
@@ -568,7 +615,15 @@ def read_result_file(path: Path) -> dict[str, Any]:
 
 
 def validate_result(data: object, source: str) -> None:
-    """Check an audit result's JSON form has what the store needs, of the right types."""
+    """Check an audit result's JSON form has what the store needs, of the right types.
+
+    Refuses, with one message naming ``source`` and the key, anything that
+    would poison a store or a later review: missing keys, wrong types,
+    non-finite numbers, shares outside 0 to 1, counts that are negative, not
+    whole or too big for the store, group counts that do not add up to the
+    characteristic's ``n_known``, unknown statuses, and repeated characteristic
+    or category names.
+    """
     if not isinstance(data, dict):
         raise ResultFileError(f"{source} is not an audit result: expected a JSON object.")
     for key in _REQUIRED_KEYS:
@@ -584,10 +639,23 @@ def validate_result(data: object, source: str) -> None:
         raise ResultFileError(f"{source}: key 'tool' needs a 'version' string.")
     _check_type(data, "reference", str, source)
     _check_type(data, "settings", dict, source)
+    for key, value in data["settings"].items():
+        if _is_number(value) and not math.isfinite(value):
+            raise ResultFileError(f"{source}: key 'settings.{key}' is not a finite number.")
     _check_count(data, "n_participants", source)
+    for key, fields in (("event", ("title", "date")), ("register", ("file",))):
+        if data.get(key) is None:
+            continue
+        if not isinstance(data[key], dict):
+            raise ResultFileError(f"{source}: key {key!r} is not an object.")
+        for name in fields:
+            value = data[key].get(name)
+            if value is not None and not isinstance(value, str):
+                raise ResultFileError(f"{source}: key '{key}.{name}' is not a string.")
     characteristics = data.get("characteristics")
     if not isinstance(characteristics, list):
         raise ResultFileError(f"{source} has no list 'characteristics': it is not an audit result.")
+    names: set[str] = set()
     for index, characteristic in enumerate(characteristics):
         where = f"{source}: characteristics[{index}]"
         if not isinstance(characteristic, dict):
@@ -596,6 +664,12 @@ def validate_result(data: object, source: str) -> None:
             if key not in characteristic:
                 raise ResultFileError(f"{where} has no key {key!r}.")
         _check_type(characteristic, "name", str, where)
+        if characteristic["name"] in names:
+            raise ResultFileError(
+                f"{where}: key 'name' {characteristic['name']!r} repeats an earlier "
+                "characteristic's name."
+            )
+        names.add(characteristic["name"])
         for key in ("n_known", "n_unknown"):
             _check_count(characteristic, key, where)
         for key in ("n_blank", "n_declined"):
@@ -604,6 +678,7 @@ def validate_result(data: object, source: str) -> None:
         groups = characteristic["groups"]
         if not isinstance(groups, list):
             raise ResultFileError(f"{where}: key 'groups' is not a list.")
+        categories: set[str] = set()
         for number, group in enumerate(groups):
             place = f"{where}.groups[{number}]"
             if not isinstance(group, dict):
@@ -612,13 +687,39 @@ def validate_result(data: object, source: str) -> None:
                 if key not in group:
                     raise ResultFileError(f"{place} has no key {key!r}.")
             _check_type(group, "category", str, place)
+            if group["category"] in categories:
+                raise ResultFileError(
+                    f"{place}: key 'category' {group['category']!r} repeats an earlier "
+                    "category of the same characteristic."
+                )
+            categories.add(group["category"])
             _check_type(group, "status", str, place)
+            if group["status"] not in _STATUSES:
+                raise ResultFileError(
+                    f"{place}: key 'status' {group['status']!r} is not one of "
+                    f"{', '.join(_STATUSES)}."
+                )
             _check_count(group, "count", place)
+            if group["count"] > characteristic["n_known"]:
+                raise ResultFileError(
+                    f"{place}: key 'count' {group['count']} is more than the characteristic's "
+                    f"n_known ({characteristic['n_known']})."
+                )
             for key in ("population_share", "expected_count"):
-                if not _is_number(group[key]):
-                    raise ResultFileError(f"{place}: key {key!r} is not a number.")
-            if group.get("ratio") is not None and not _is_number(group["ratio"]):
-                raise ResultFileError(f"{place}: key 'ratio' is not a number.")
+                if not _is_finite(group[key]) or group[key] < 0:
+                    raise ResultFileError(
+                        f"{place}: key {key!r} is not a finite number, 0 or more."
+                    )
+            if group["population_share"] > 1:
+                raise ResultFileError(f"{place}: key 'population_share' is not from 0 to 1.")
+            if group.get("ratio") is not None and not _is_finite(group["ratio"]):
+                raise ResultFileError(f"{place}: key 'ratio' is not a finite number.")
+        total = sum(group["count"] for group in groups)
+        if total != characteristic["n_known"]:
+            raise ResultFileError(
+                f"{where}: key 'n_known' is {characteristic['n_known']}, but its groups' counts "
+                f"add up to {total}."
+            )
 
 
 def _check_type(data: Mapping[str, Any], key: str, kind: type, where: str) -> None:
@@ -628,12 +729,18 @@ def _check_type(data: Mapping[str, Any], key: str, kind: type, where: str) -> No
 
 def _check_count(data: Mapping[str, Any], key: str, where: str) -> None:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ResultFileError(f"{where}: key {key!r} is not a count (a whole number, 0 or more).")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _LARGEST_COUNT:
+        raise ResultFileError(
+            f"{where}: key {key!r} is not a count (a whole number from 0 to {_LARGEST_COUNT})."
+        )
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_finite(value: object) -> bool:
+    return _is_number(value) and math.isfinite(value)  # type: ignore[arg-type]
 
 
 def _as_dict(result: AuditResult | Mapping[str, Any]) -> dict[str, Any]:
@@ -643,9 +750,9 @@ def _as_dict(result: AuditResult | Mapping[str, Any]) -> dict[str, Any]:
 def _event(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(
         id=row[0],
-        name=row[1],
+        name=clean_text(row[1]),
         date=dt.date.fromisoformat(row[2]),
-        reference=row[3],
+        reference=clean_text(row[3]),
         area_codes=tuple(json.loads(row[4])),
         eligible_age=row[5],
         n_participants=row[6],

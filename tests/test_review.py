@@ -7,6 +7,7 @@ import itertools
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -17,6 +18,7 @@ from statsmodels.stats.multitest import multipletests
 
 from inclusion_audit.cli import cli
 from inclusion_audit.config import AuditConfig
+from inclusion_audit.errors import InputError
 from inclusion_audit.render import RenderOptions
 from inclusion_audit.render.review import ReviewContext, build_review_context, render_review
 from inclusion_audit.review import (
@@ -335,15 +337,19 @@ def test_a_count_hidden_in_one_events_report_cannot_be_subtracted_out() -> None:
     assert "16" in [td.get_text() for td in internal_table.select("td.num")]
 
 
-def test_two_hidden_counts_keep_each_other_safe() -> None:
+def test_a_pooled_count_is_withheld_when_any_event_hid_its_own() -> None:
     events = [
         sex_event(1, dt.date(2026, 1, 10), 30, 3, 28),
         sex_event(2, dt.date(2026, 1, 11), 25, 2, 30),
         sex_event(3, dt.date(2026, 1, 12), 27, 7, 26),
     ]
-    # Pooled Other is 12 = 3 + 2 + 7: the reader learns only that the hidden two add up to 5,
-    # and each could be 1 to 4.
-    assert shown_pooled(build_review(events))["Other"] == 12
+    # Pooled Other is 12 = 3 + 2 + 7: two of those were hidden in their events' reports,
+    # so 12 is not a sum of published counts (it would bound them: 12 - 7 = 5).
+    context = build_review_context(build_review(events))
+    other = context.review["pooled"][0]["groups"][1]
+    assert other["count"] is None and other["hidden_reason"] == "withheld"
+    assert other["ratio"] is None and other["p_value"] is None
+    assert other["status"] in ("withheld", "insufficient_data")
 
 
 def test_small_pooled_counts_are_hidden_like_an_audits() -> None:
@@ -354,8 +360,138 @@ def test_small_pooled_counts_are_hidden_like_an_audits() -> None:
     context = build_review_context(build_review(events))
     trend = {p["label"]: p["characteristics"][0]["groups"] for p in context.review["trend"]}
     assert [g["count"] for g in trend["2026Q1"]] == [30, 0, 28]
-    assert trend["2026Q2"][1]["count"] is None and trend["2026Q2"][1]["hidden_reason"] == "small"
+    assert trend["2026Q2"][1]["count"] is None and trend["2026Q2"][1]["hidden_reason"] == "withheld"
     assert context.review["pooled"][0]["groups"][1]["count"] is None
+
+
+def test_the_reviewers_bounding_attack_is_closed(runner, tmp_path) -> None:
+    """Two events hide Red (3 each); a pooled Red of 6 would pin both to 3."""
+    (tmp_path / "ref.csv").write_text(
+        "characteristic,category,count\nColour,Red,100\nColour,Green,100\nColour,Blue,100\n"
+    )
+    (tmp_path / "e1.csv").write_text("Colour\n" + "Red\n" * 3 + "Blue\n" * 5)
+    (tmp_path / "e2.csv").write_text("Colour\n" + "Red\n" * 3 + "Green\n" * 15)
+    store = tmp_path / "h.sqlite"
+    for name, day in (("e1", "2026-07-01"), ("e2", "2026-08-01")):
+        done = invoke(
+            runner,
+            "audit",
+            tmp_path / f"{name}.csv",
+            "--reference",
+            tmp_path / "ref.csv",
+            "--event-date",
+            day,
+            "--store",
+            store,
+            "-o",
+            tmp_path / f"{name}.md",
+            "-q",
+        )
+        assert done.exit_code == 0, done.output
+    done = invoke(
+        runner, "review", "--store", store, "--quarter", "2026Q3", "-o", tmp_path / "r.md", "-q"
+    )
+    assert done.exit_code == 0, done.output
+    e1, e2 = ((tmp_path / f"{n}.md").read_text() for n in ("e1", "e2"))
+    assert "| Red | fewer than 5 |" in e1 and "| Red | fewer than 5 |" in e2
+    review_md = (tmp_path / "r.md").read_text()
+    rows = [line for line in review_md.splitlines() if line.startswith("| Red |")]
+    assert rows and all("6" not in row.split("|")[2] for row in rows), rows
+    assert "| Red | withheld |" in review_md
+    # Green and Blue were each hidden at one event: withheld too, as sums of hidden counts.
+    assert "| Green | withheld |" in review_md and "| Blue | withheld |" in review_md
+    done = invoke(
+        runner,
+        "review",
+        "--store",
+        store,
+        "--quarter",
+        "2026Q3",
+        "--internal",
+        "-o",
+        tmp_path / "internal.md",
+        "-q",
+    )
+    assert "| Red | 6 |" in (tmp_path / "internal.md").read_text()
+
+
+_COLOURS = ("Red", "Green", "Blue")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.tuples(st.integers(0, 12), st.integers(0, 12), st.integers(0, 12)),
+            st.integers(0, 200),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from([3, 5, 10]),
+)
+@settings(max_examples=30, deadline=None)
+def test_every_shown_pooled_count_is_a_sum_of_published_counts(rows, threshold) -> None:
+    """Real audits: whatever a shared review shows adds up what the events' reports show."""
+    import tempfile
+
+    from inclusion_audit.audit import run_audit
+    from inclusion_audit.disclosure import suppress_small_counts
+    from inclusion_audit.readers import read_table
+    from inclusion_audit.reference import read_reference_csv
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "ref.csv").write_text(
+            "characteristic,category,count\n" + "".join(f"Colour,{c},100\n" for c in _COLOURS)
+        )
+        reference = read_reference_csv(root / "ref.csv")
+        published: dict[int, dict[str, Any]] = {}
+        with open_store(root / "h.sqlite", create=True) as store:
+            for index, (counts, day) in enumerate(rows):
+                register = root / f"e{index}.csv"
+                lines = [c for c, n in zip(_COLOURS, counts, strict=True) for _ in range(n)]
+                register.write_text("Colour\n" + "".join(f"{c}\n" for c in lines or ["x"]))
+                try:
+                    result = run_audit(read_table(register), reference)
+                except InputError:
+                    continue
+                added = store.add(
+                    result,
+                    name=f"e{index}",
+                    date=dt.date(2026, 1, 1) + dt.timedelta(days=day),
+                    check_duplicates=False,
+                )
+                own = suppress_small_counts(result.to_dict(), threshold)["characteristics"][0]
+                published[added.event_id] = own
+            events = store.events()
+    if not events:
+        return
+    review = build_review(events)
+    shown = build_review_context(review, suppress_below=threshold).review
+    tables = [(shown["pooled"], review.events)]
+    for period in shown["trend"]:
+        members = [
+            e for e in review.events if period["start"] <= e.date.isoformat() <= period["end"]
+        ]
+        tables.append((period["characteristics"], tuple(members)))
+    for characteristics, members in tables:
+        for characteristic in characteristics:
+            own = [published[e.id] for e in members]
+            if characteristic["n_known"] is not None:
+                assert all(o["n_known"] is not None for o in own)
+                assert characteristic["n_known"] == sum(o["n_known"] for o in own)
+            for group in characteristic["groups"]:
+                parts = [
+                    g["count"]
+                    for o in own
+                    for g in o["groups"]
+                    if g["category"] == group["category"]
+                ]
+                if group["count"] is not None:
+                    assert None not in parts, (rows, threshold, group)
+                    assert group["count"] == sum(parts)
+                else:
+                    assert group["ratio"] is None and group["p_value"] is None
 
 
 @given(
@@ -578,6 +714,8 @@ def test_review_command_writes_every_format(runner, tmp_path, history) -> None:
     [
         (["--quarter", "2026Q3", "--to", "2026-09-30"], "not both"),
         (["--quarter", "2026Q9"], "2026Q3"),
+        (["--quarter", "9999Q4"], "from 1900 to 2999"),
+        (["--quarter", "0000Q1"], "from 1900 to 2999"),
         (["--from", "2026-10-01"], "no events"),
         (["--from", "2026-10-01", "--to", "2026-01-01"], "after it ends"),
         (["-o", "review.csv"], "json, html, md or pdf"),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,7 @@ from inclusion_audit.store import (
     EventNotFoundError,
     ResultFileError,
     StoreError,
+    event_name_and_date,
     open_store,
     read_result_file,
 )
@@ -215,18 +218,65 @@ def test_schema_is_versioned_and_salted(tmp_path) -> None:
         (None, "does not exist"),
         (b"characteristic,category,count\n", "not an inclusion-audit store"),
         ("other-sqlite", "not an inclusion-audit store"),
+        ("empty-sqlite", "not an inclusion-audit store"),
+        (b"", "is empty, not a store"),
     ],
 )
 def test_only_a_store_opens_as_one(tmp_path, content, message) -> None:
     path = tmp_path / "h.sqlite"
-    if content == "other-sqlite":
+    if content in ("other-sqlite", "empty-sqlite"):
         connection = sqlite3.connect(path)
         connection.execute("CREATE TABLE t (x)")
+        if content == "empty-sqlite":
+            connection.execute("DROP TABLE t")  # an SQLite file with no tables at all
         connection.close()
     elif content is not None:
         path.write_bytes(content)
+    before = path.read_bytes() if path.exists() else None
     with pytest.raises(StoreError, match=message):
         open_store(path)
+    # Opening without create never writes: the file is exactly as it was.
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_read_only_commands_leave_an_empty_file_alone(runner, tmp_path) -> None:
+    path = tmp_path / "h.sqlite"
+    path.touch()
+    for args in (["review"], ["store", "list"], ["store", "remove", "1"]):
+        done = invoke(runner, *args, "--store", path)
+        assert done.exit_code == 2 and "is empty, not a store" in done.stderr
+        assert path.stat().st_size == 0
+
+
+def test_event_names_lose_control_characters(runner, tmp_path, result) -> None:
+    store = tmp_path / "h.sqlite"
+    with open_store(store, create=True) as history:
+        history.add(result, name="Forum\n\x1b[2J\u202eday\r ", date=DAY)
+        [event] = history.events()
+    assert event.name == "Forum [2J day"
+    listed = invoke(runner, "store", "list", "--store", store).stdout
+    assert "\x1b" not in listed and "\u202e" not in listed and "Forum [2J day" in listed
+    with open_store(store) as history, pytest.raises(StoreError, match="name is empty"):
+        history.add(result, name="\n\x1b", date=DAY, check_duplicates=False)
+
+
+def test_a_non_string_event_title_is_refused(tmp_path, result) -> None:
+    data = json.loads(result.to_json())
+    data["event"] = {"title": ["a"], "date": "2026-07-14"}
+    with pytest.raises(ResultFileError, match=r"'event\.title' is not a string"):
+        event_name_and_date(data, None, None, "audit.json")
+    data["event"] = {"title": "Forum\x1b]0;owned\x07", "date": "2026-07-14"}
+    assert event_name_and_date(data, None, None, "audit.json") == (
+        "Forum ]0;owned",
+        dt.date(2026, 7, 14),
+    )
+    with pytest.raises(StoreError, match="from 1900 to 2999"):
+        event_name_and_date(data, None, dt.date(9999, 12, 31), "audit.json")
+    with (
+        open_store(tmp_path / "h.sqlite", create=True) as store,
+        pytest.raises(StoreError, match="from 1900 to 2999"),
+    ):
+        store.add(result, name="Forum", date=dt.date(9999, 12, 31))
 
 
 def test_saved_result_is_validated(tmp_path, result) -> None:
@@ -241,6 +291,11 @@ def test_saved_result_is_validated(tmp_path, result) -> None:
         read_result_file(path)
 
 
+def _group(data: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    group: dict[str, Any] = data["characteristics"][0]["groups"][index]
+    return group
+
+
 @pytest.mark.parametrize(
     ("change", "key"),
     [
@@ -249,6 +304,31 @@ def test_saved_result_is_validated(tmp_path, result) -> None:
         (lambda d: d["characteristics"][0].update(n_known=-1), "'n_known'"),
         (lambda d: d["characteristics"][0]["groups"][0].update(ratio="high"), "'ratio'"),
         (lambda d: d.update(characteristics={}), "'characteristics'"),
+        (lambda d: _group(d).update(expected_count=math.nan), "'expected_count'"),
+        (lambda d: _group(d).update(population_share=math.inf), "'population_share'"),
+        (lambda d: _group(d).update(ratio=-math.inf), "'ratio'"),
+        (lambda d: _group(d).update(population_share=1.5), "'population_share'"),
+        (lambda d: _group(d).update(population_share=-0.1), "'population_share'"),
+        (lambda d: _group(d).update(count=-1), "'count'"),
+        (lambda d: _group(d).update(count=2.5), "'count'"),
+        (lambda d: _group(d).update(count=True), "'count'"),
+        (lambda d: _group(d).update(count=2**63), "'count'"),
+        (lambda d: d.update(n_participants=2**64), "'n_participants'"),
+        (lambda d: _group(d).update(count=d["characteristics"][0]["n_known"] + 1), "'count'"),
+        (lambda d: _group(d).update(count=_group(d)["count"] - 1), "'n_known'"),
+        (lambda d: _group(d).update(status="great"), "'status'"),
+        (lambda d: _group(d).update(status="few_under"), "'status'"),
+        (lambda d: _group(d, 1).update(category=_group(d)["category"]), "'category'"),
+        (lambda d: _group(d).update(category=7), "'category'"),
+        (
+            lambda d: d["characteristics"][1].update(name=d["characteristics"][0]["name"]),
+            "'name'",
+        ),
+        (lambda d: d["characteristics"][0].update(name=["sex"]), "'name'"),
+        (lambda d: d.update(event="Forum"), "'event'"),
+        (lambda d: d.update(register=[1]), "'register'"),
+        (lambda d: d.update(event={"title": ["a"]}), "'event.title'"),
+        (lambda d: d["settings"].update(under_threshold=math.nan), "'settings.under_threshold'"),
     ],
 )
 def test_store_add_refuses_a_bad_file_and_names_it(runner, tmp_path, result, change, key) -> None:
