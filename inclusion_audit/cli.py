@@ -94,6 +94,12 @@ def _population_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+_mapping_option = click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(path_type=Path),
+    help="Mapping file (from `mapping suggest`) that says what columns and answers mean.",
+)
 _event_date_option = click.option(
     "--event-date",
     type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -185,12 +191,7 @@ def _disclosure_options(command: Callable[..., Any]) -> Callable[..., Any]:
     type=click.Path(path_type=Path),
     help="Quota file (category,name,min,max) to check, or a target population CSV.",
 )
-@click.option(
-    "--mapping",
-    "mapping_file",
-    type=click.Path(path_type=Path),
-    help="Mapping file (from `mapping suggest`) that says what columns and answers mean.",
-)
+@_mapping_option
 @click.option(
     "--event",
     "event_file",
@@ -409,12 +410,7 @@ def _event_folders(results: list[tuple[str, Any]]) -> list[str]:
 @cli.command(context_settings=CONTEXT)
 @click.argument("register", type=click.Path(path_type=Path))
 @_population_options
-@click.option(
-    "--mapping",
-    "mapping_file",
-    type=click.Path(path_type=Path),
-    help="Mapping file (from `mapping suggest`) that says what columns and answers mean.",
-)
+@_mapping_option
 @_event_date_option
 @click.option(
     "--require",
