@@ -655,21 +655,13 @@ def validate_result(data: object, source: str) -> None:
     characteristics = data.get("characteristics")
     if not isinstance(characteristics, list):
         raise ResultFileError(f"{source} has no list 'characteristics': it is not an audit result.")
-    names: set[str] = set()
-    for index, characteristic in enumerate(characteristics):
-        where = f"{source}: characteristics[{index}]"
-        if not isinstance(characteristic, dict):
-            raise ResultFileError(f"{where} is not an object.")
-        for key in _REQUIRED_CHARACTERISTIC_KEYS:
-            if key not in characteristic:
-                raise ResultFileError(f"{where} has no key {key!r}.")
-        _check_type(characteristic, "name", str, where)
-        if characteristic["name"] in names:
-            raise ResultFileError(
-                f"{where}: key 'name' {characteristic['name']!r} repeats an earlier "
-                "characteristic's name."
-            )
-        names.add(characteristic["name"])
+    for where, characteristic in _named_objects(
+        characteristics,
+        f"{source}: characteristics",
+        _REQUIRED_CHARACTERISTIC_KEYS,
+        "name",
+        "characteristic's name",
+    ):
         for key in ("n_known", "n_unknown"):
             _check_count(characteristic, key, where)
         for key in ("n_blank", "n_declined"):
@@ -678,48 +670,63 @@ def validate_result(data: object, source: str) -> None:
         groups = characteristic["groups"]
         if not isinstance(groups, list):
             raise ResultFileError(f"{where}: key 'groups' is not a list.")
-        categories: set[str] = set()
-        for number, group in enumerate(groups):
-            place = f"{where}.groups[{number}]"
-            if not isinstance(group, dict):
-                raise ResultFileError(f"{place} is not an object.")
-            for key in _REQUIRED_GROUP_KEYS:
-                if key not in group:
-                    raise ResultFileError(f"{place} has no key {key!r}.")
-            _check_type(group, "category", str, place)
-            if group["category"] in categories:
-                raise ResultFileError(
-                    f"{place}: key 'category' {group['category']!r} repeats an earlier "
-                    "category of the same characteristic."
-                )
-            categories.add(group["category"])
-            _check_type(group, "status", str, place)
-            if group["status"] not in _STATUSES:
-                raise ResultFileError(
-                    f"{place}: key 'status' {group['status']!r} is not one of "
-                    f"{', '.join(_STATUSES)}."
-                )
-            _check_count(group, "count", place)
-            if group["count"] > characteristic["n_known"]:
-                raise ResultFileError(
-                    f"{place}: key 'count' {group['count']} is more than the characteristic's "
-                    f"n_known ({characteristic['n_known']})."
-                )
-            for key in ("population_share", "expected_count"):
-                if not _is_finite(group[key]) or group[key] < 0:
-                    raise ResultFileError(
-                        f"{place}: key {key!r} is not a finite number, 0 or more."
-                    )
-            if group["population_share"] > 1:
-                raise ResultFileError(f"{place}: key 'population_share' is not from 0 to 1.")
-            if group.get("ratio") is not None and not _is_finite(group["ratio"]):
-                raise ResultFileError(f"{place}: key 'ratio' is not a finite number.")
+        for place, group in _named_objects(
+            groups,
+            f"{where}.groups",
+            _REQUIRED_GROUP_KEYS,
+            "category",
+            "category of the same characteristic",
+        ):
+            _check_group(group, place, characteristic["n_known"])
         total = sum(group["count"] for group in groups)
         if total != characteristic["n_known"]:
             raise ResultFileError(
                 f"{where}: key 'n_known' is {characteristic['n_known']}, but its groups' counts "
                 f"add up to {total}."
             )
+
+
+def _named_objects(
+    items: list[Any], where: str, required: Sequence[str], name_key: str, repeated: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each item with where it is, once checked to be an object with the required keys
+    and a string ``name_key`` no earlier item has."""
+    names: set[str] = set()
+    for index, item in enumerate(items):
+        place = f"{where}[{index}]"
+        if not isinstance(item, dict):
+            raise ResultFileError(f"{place} is not an object.")
+        for key in required:
+            if key not in item:
+                raise ResultFileError(f"{place} has no key {key!r}.")
+        _check_type(item, name_key, str, place)
+        if item[name_key] in names:
+            raise ResultFileError(
+                f"{place}: key {name_key!r} {item[name_key]!r} repeats an earlier {repeated}."
+            )
+        names.add(item[name_key])
+        yield place, item
+
+
+def _check_group(group: Mapping[str, Any], place: str, n_known: int) -> None:
+    _check_type(group, "status", str, place)
+    if group["status"] not in _STATUSES:
+        raise ResultFileError(
+            f"{place}: key 'status' {group['status']!r} is not one of {', '.join(_STATUSES)}."
+        )
+    _check_count(group, "count", place)
+    if group["count"] > n_known:
+        raise ResultFileError(
+            f"{place}: key 'count' {group['count']} is more than the characteristic's "
+            f"n_known ({n_known})."
+        )
+    for key in ("population_share", "expected_count"):
+        if not _is_finite(group[key]) or group[key] < 0:
+            raise ResultFileError(f"{place}: key {key!r} is not a finite number, 0 or more.")
+    if group["population_share"] > 1:
+        raise ResultFileError(f"{place}: key 'population_share' is not from 0 to 1.")
+    if group.get("ratio") is not None and not _is_finite(group["ratio"]):
+        raise ResultFileError(f"{place}: key 'ratio' is not a finite number.")
 
 
 def _check_type(data: Mapping[str, Any], key: str, kind: type, where: str) -> None:
