@@ -344,17 +344,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         with _uploads(settings.max_upload_mb) as uploads:
             try:
                 body, file_format = await _audit(uploads, files, form)
-            except InputError as error:
-                message = uploads.tidy(str(error))
-                status = 413 if isinstance(error, UploadTooLargeError) else 400
+            except Exception as error:
+                message, status = _failure(error, uploads)
                 return HTMLResponse(
                     _render_form(form, [message], settings.max_upload_mb), status_code=status
-                )
-            except Exception as error:
-                _log_internal_error(error)
-                return HTMLResponse(
-                    _render_form(form, [INTERNAL_ERROR], settings.max_upload_mb),
-                    status_code=500,
                 )
         return _report_response(body, file_format, inline=file_format == "html")
 
@@ -405,12 +398,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         with _uploads(settings.max_upload_mb) as uploads:
             try:
                 body, file_format = await _audit(uploads, files, form)
-            except InputError as error:
-                status = 413 if isinstance(error, UploadTooLargeError) else 400
-                return JSONResponse({"error": uploads.tidy(str(error))}, status_code=status)
             except Exception as error:
-                _log_internal_error(error)
-                return JSONResponse({"error": INTERNAL_ERROR}, status_code=500)
+                message, status = _failure(error, uploads)
+                return JSONResponse({"error": message}, status_code=status)
         return _report_response(body, file_format, inline=True)
 
     @app.post("/api/check", tags=["check"])
@@ -466,12 +456,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                     )
 
                 result = await run_in_threadpool(run)
-            except InputError as error:
-                status = 413 if isinstance(error, UploadTooLargeError) else 400
-                return JSONResponse({"error": uploads.tidy(str(error))}, status_code=status)
             except Exception as error:
-                _log_internal_error(error)
-                return JSONResponse({"error": INTERNAL_ERROR}, status_code=500)
+                message, status = _failure(error, uploads)
+                return JSONResponse({"error": message}, status_code=status)
         return JSONResponse(result.to_dict())
 
     @app.get("/api/areas", tags=["reference"])
@@ -582,11 +569,19 @@ INTERNAL_ERROR = (
 )
 
 
-def _log_internal_error(error: Exception) -> None:
-    """Log where a bug happened, never its message: that could quote the upload."""
+def _failure(error: Exception, uploads: _Uploads) -> tuple[str, int]:
+    """What to tell the user about a failed request, and its HTTP status.
+
+    Bad input gets the library's message (400, or 413 for an upload over the
+    limit). A bug is logged by where it happened, never by its message, which
+    could quote the upload, and the user is told it is not their file's fault.
+    """
+    if isinstance(error, InputError):
+        return uploads.tidy(str(error)), 413 if isinstance(error, UploadTooLargeError) else 400
     frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
     where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}" if frame else "?"
     logger.error("internal error: %s at %s", type(error).__name__, where)
+    return INTERNAL_ERROR, 500
 
 
 def _threshold(raw: str) -> int:
