@@ -33,7 +33,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -64,6 +64,15 @@ _ID = "(participant id)"
 _EVENT = "(event)"
 _MAX_LISTED = 20
 _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": _MAX_LISTED}
+
+
+def split_names(values: Iterable[str]) -> tuple[str, ...]:
+    """Names given one per option or comma-separated, as ``--require age,sex``.
+
+    >>> split_names(["age,sex", " religion "])
+    ('age', 'sex', 'religion')
+    """
+    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
 
 
 class CheckOptionError(InputError):

@@ -490,12 +490,12 @@ def check(
       inclusion-audit check register.xlsx --require age,sex,ethnic_group --max-unknown 0.2 \\
           --junit-xml reports/register.xml --json reports/register.json
     """
-    from .check import CheckRules, check_register
+    from .check import CheckRules, check_register, split_names
     from .check_report import to_json, to_junit_xml, to_text
     from .mapping import read_mapping
     from .outputs import OutputError, check_destination, write_all
     from .readers import read_table
-    from .sources import choose_reference
+    from .sources import ENGLAND_AND_WALES, choose_reference
 
     outputs = {"--json": json_output, "--junit-xml": junit_xml, "--suite": suite_output}
     to_stdout = [option for option, value in outputs.items() if value == "-"]
@@ -509,13 +509,11 @@ def check(
         if value not in (None, "-"):
             check_destination(Path(value), inputs, option)
     if not areas and not reference_file:
-        areas = ("K04000001",)  # England and Wales: every Census label
+        areas = (ENGLAND_AND_WALES,)  # every Census label
     reference, _ = choose_reference(areas, eligible_age, reference_file)
     rules = CheckRules(
         min_rows=min_rows,
-        required=tuple(
-            name.strip() for item in required for name in item.split(",") if name.strip()
-        ),
+        required=split_names(required),
         max_unknown=max_unknown,
         id_column=id_column,
         event_column=event_column,
@@ -877,7 +875,7 @@ def mapping_suggest(
     """
     from .outputs import OutputError, check_destination, write_all
     from .readers import read_table
-    from .sources import choose_reference
+    from .sources import ENGLAND_AND_WALES, choose_reference
     from .suggest import suggest_mapping
 
     if not output.endswith(".toml"):
@@ -885,7 +883,7 @@ def mapping_suggest(
     destination = Path(output)
     check_destination(destination, [p for p in (register, reference_file) if p is not None])
     if not areas and not reference_file:
-        areas = ("K04000001",)  # England and Wales: every Census label
+        areas = (ENGLAND_AND_WALES,)  # every Census label
     reference, _ = choose_reference(areas, eligible_age, reference_file)
     text = suggest_mapping(
         read_table(register), reference, event_date.date() if event_date else None

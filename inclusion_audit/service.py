@@ -419,10 +419,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         event_column: Annotated[str, Form()] = "",
     ) -> JSONResponse:
         """Check a register is fit to audit, with Great Expectations (``check``'s JSON)."""
-        from .check import CheckRules, check_register
+        from .check import CheckRules, check_register, split_names
         from .mapping import read_mapping
         from .readers import read_table
-        from .sources import choose_reference
+        from .sources import ENGLAND_AND_WALES, choose_reference
 
         with _uploads(settings.max_upload_mb) as uploads:
             try:
@@ -433,12 +433,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 mapping_path = await uploads.save("mapping", mapping, frozenset({".toml"}))
                 areas = [a for a in (area or []) if a.strip()]
                 if not areas and reference_path is None:
-                    areas = ["K04000001"]  # England and Wales, as on the command line
+                    areas = [ENGLAND_AND_WALES]  # as on the command line
                 rules = CheckRules(
                     min_rows=min_rows,
-                    required=tuple(
-                        n.strip() for item in require or [] for n in item.split(",") if n.strip()
-                    ),
+                    required=split_names(require or []),
                     max_unknown=max_unknown,
                     id_column=id_column or None,
                     event_column=event_column or None,

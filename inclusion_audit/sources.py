@@ -14,6 +14,9 @@ from .errors import InputError
 from .quotas import Quota, read_targets
 from .reference import CensusReference, ReferenceSource, read_reference_csv
 
+ENGLAND_AND_WALES = "K04000001"
+"""The area to use when none is given but any Census label should be understood."""
+
 
 class SourceChoiceError(InputError):
     """The options name no population, or two that exclude each other."""
