@@ -190,8 +190,8 @@ def census_profiles() -> dict[str, dict[str, float]]:
     Read through the tool's own Census reference, with the register's age bands
     and answers, so the baseline and the audit use the very same figures.
     """
-    from inclusion_audit import census
-    from inclusion_audit.reference import CensusReference, NotAvailable
+    from inclusion_audit.reference import census
+    from inclusion_audit.reference.profiles import CensusReference, NotAvailable
 
     areas = tuple(census.resolve_areas([AREA]))
     eligible = census.parse_age_range(ELIGIBLE_AGE)

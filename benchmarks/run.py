@@ -368,11 +368,11 @@ def write_review_store(data_dir: Path) -> None:
     """
     import datetime as dt
 
-    from inclusion_audit import census
     from inclusion_audit.audit import run_audit
-    from inclusion_audit.readers import read_table
-    from inclusion_audit.reference import CensusReference
-    from inclusion_audit.store import open_store
+    from inclusion_audit.history.store import open_store
+    from inclusion_audit.ingest.readers import read_table
+    from inclusion_audit.reference import census
+    from inclusion_audit.reference.profiles import CensusReference
 
     ensure_data([SMOKE_ROWS], ["csv"], data_dir)
     reference = CensusReference(

@@ -25,10 +25,10 @@ _PUBLIC = {
     "Status": "result",
     "audit_register": "audit",
     "run_audit": "audit",
-    "read_register": "readers",
-    "read_reference_csv": "reference",
-    "CheckRules": "check",
-    "check_register": "check",
+    "read_register": "ingest.readers",
+    "read_reference_csv": "reference.profiles",
+    "CheckRules": "check.suite",
+    "check_register": "check.suite",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
@@ -36,7 +36,7 @@ __all__ = ["__version__", *sorted(_PUBLIC)]
 
 def __getattr__(name: str) -> Any:
     if name == "read_register":
-        return importlib.import_module(".readers", __name__).read_table
+        return importlib.import_module(".ingest.readers", __name__).read_table
     if name in _PUBLIC:
         return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
     raise AttributeError(f"module 'inclusion_audit' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m inclusion_audit`` runs the command line."""
 
-from .cli import main
+from inclusion_audit.cli.app import main
 
 main()

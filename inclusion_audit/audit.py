@@ -14,20 +14,17 @@ from typing import Any
 
 import polars as pl
 
-from . import __version__, stats
-from .barriers import (
-    analyse_barriers,
-    area_shares,
-    count_reported_barriers,
-    reported_barrier_columns,
-)
-from .classifications import BROADER_CHARACTERISTIC
-from .config import AuditConfig
-from .disclosure import DEFAULT_THRESHOLD
-from .errors import RegisterError
-from .event import EventDetails
-from .findings import classify
-from .harmonise import (
+from inclusion_audit import __version__, stats
+from inclusion_audit.action.barriers import analyse_barriers
+from inclusion_audit.action.conditions import area_shares
+from inclusion_audit.action.event import EventDetails
+from inclusion_audit.action.recommendations import Partner, recommend, what_worked
+from inclusion_audit.action.reported import count_reported_barriers, reported_barrier_columns
+from inclusion_audit.config import DEFAULT_THRESHOLD, AuditConfig
+from inclusion_audit.errors import RegisterError
+from inclusion_audit.findings.classify import classify
+from inclusion_audit.findings.quotas import check_quotas
+from inclusion_audit.ingest.harmonise import (
     AnswerPlacer,
     ColumnAssignment,
     HarmonisedColumn,
@@ -35,12 +32,24 @@ from .harmonise import (
     birth_answer_age,
     harmonise_column,
 )
-from .mapping import UserMapping
-from .quotas import Quota, check_quotas
-from .readers import Table, answer_counts, collect
-from .recommendations import Partner, recommend, what_worked
-from .reference import CensusReference, NotAvailable, ReferenceCharacteristic, ReferenceSource
-from .result import (
+from inclusion_audit.ingest.mapping import UserMapping
+from inclusion_audit.ingest.readers import Table, answer_counts, collect
+from inclusion_audit.ingest.validate import (
+    check_has_characteristics,
+    check_has_rows,
+    check_no_duplicate_columns,
+    check_something_audited,
+    check_unmatched,
+)
+from inclusion_audit.reference.profiles import (
+    CensusReference,
+    NotAvailable,
+    ReferenceCharacteristic,
+    ReferenceSource,
+)
+from inclusion_audit.reference.targets import Quota
+from inclusion_audit.report import disclosure
+from inclusion_audit.result import (
     AuditResult,
     BarrierResult,
     CharacteristicResult,
@@ -52,13 +61,7 @@ from .result import (
     RegisterInfo,
     UnplaceableAnswer,
 )
-from .validate import (
-    check_has_characteristics,
-    check_has_rows,
-    check_no_duplicate_columns,
-    check_something_audited,
-    check_unmatched,
-)
+from inclusion_audit.vocab.classifications import BROADER_CHARACTERISTIC
 
 
 def audit_register(
@@ -270,7 +273,8 @@ def run_audit(
         else None
     )
     findings = analyse_barriers(result, event, reported, shares, suppress_below=suppress_below)
-    recommendations = recommend(result, findings, partners, suppress_below=suppress_below)
+    hidden = disclosure.hidden_groups(result, suppress_below)
+    recommendations = recommend(result, findings, partners, hidden=hidden)
     return replace(
         result,
         event=event.to_dict() if event is not None else None,
@@ -279,7 +283,7 @@ def run_audit(
             for f in findings
         ),
         recommendations=tuple(recommendations),
-        what_worked=tuple(what_worked(result, event, suppress_below=suppress_below)),
+        what_worked=tuple(what_worked(result, event, hidden=hidden)),
     )
 
 

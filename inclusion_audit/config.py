@@ -6,9 +6,13 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import InputError
+from inclusion_audit.errors import InputError
 
 CORRECTIONS = ("bh", "holm", "none")
+
+
+DEFAULT_THRESHOLD = 5
+"""Counts from 1 to this minus one are hidden in shared reports (``--suppress-below``)."""
 
 
 class ConfigError(InputError):

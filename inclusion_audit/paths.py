@@ -17,11 +17,16 @@ def templates_dir() -> Path:
     return installed if installed.is_dir() else _PACKAGE.parent / "report_templates"
 
 
+def reference_data_candidates() -> tuple[Path, Path]:
+    """Where the shipped ``reference_data/`` may be: the installed wheel, then the checkout."""
+    return _PACKAGE / "_data" / "reference_data", _PACKAGE.parent / "reference_data"
+
+
 def shipped_reference_data() -> Path:
     """The shipped ``reference_data/`` folder, whatever ``$INCLUSION_AUDIT_REFERENCE_DATA`` says.
 
     For what is built there from the package's own files, which a Census
     directory chosen by the user need not hold.
     """
-    installed = _PACKAGE / "_data" / "reference_data"
-    return installed if installed.is_dir() else _PACKAGE.parent / "reference_data"
+    installed, checkout = reference_data_candidates()
+    return installed if installed.is_dir() else checkout

@@ -14,9 +14,9 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import proportion_confint
 
 from inclusion_audit import AuditConfig, Status, audit_register, read_reference_csv, run_audit
+from inclusion_audit.action.event import load_event
 from inclusion_audit.errors import RegisterError, UnknownValuesError
-from inclusion_audit.event import load_event
-from inclusion_audit.readers import read_table
+from inclusion_audit.ingest.readers import read_table
 from inclusion_audit.result import AuditResult, _plain
 
 from .conftest import EXAMPLES, register_rows

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from inclusion_audit.cli import cli
+from inclusion_audit.cli.app import cli
 
 from .conftest import REPO
 
@@ -53,3 +54,36 @@ def test_every_result_key_is_documented(example_register, example_reference) -> 
     walk(json.loads(result.stdout))
     documented = set(re.findall(r"`([a-z_]+)`", schema))
     assert keys - documented == set()
+
+
+TOP_LEVEL = tuple(
+    path.name + ("/" if path.is_dir() else "")
+    for path in REPO.iterdir()
+    if not path.name.startswith(".") or path.name == ".ci"
+)
+GENERATED = ("out/", "benchmarks/data/", ".venv/")
+"""Folders that commands create; the docs name files in them that a fresh clone lacks."""
+DOCUMENTS = ("README.md", "docs/*.md", "benchmarks/README.md", "examples/*.md")
+
+
+def named_paths(document: Path) -> set[str]:
+    """Repository paths a document names: link targets, and `code` that starts at the top."""
+    text = document.read_text(encoding="utf-8")
+    found = set()
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        if "://" not in target:
+            found.add((document.parent / target).resolve().relative_to(REPO).as_posix())
+    for code in re.findall(r"`([^`\s]+)`", text):
+        if code.startswith(TOP_LEVEL) and not code.startswith(GENERATED):
+            found.add(code.rstrip("/"))
+    return found
+
+
+def test_every_repository_path_in_the_docs_exists() -> None:
+    missing = []
+    for pattern in DOCUMENTS:
+        for document in sorted(REPO.glob(pattern)):
+            for name in sorted(named_paths(document)):
+                if not list(REPO.glob(name)):
+                    missing.append(f"{document.relative_to(REPO)}: {name}")
+    assert missing == []

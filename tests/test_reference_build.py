@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from inclusion_audit import census
+from inclusion_audit.reference import census
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "reference_data"

@@ -1,0 +1,296 @@
+"""``inclusion-audit audit``: audit a register and write its result and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from inclusion_audit.cli.app import CONTEXT, EXIT_FINDINGS, cli, handle_errors
+from inclusion_audit.cli.history import store_audit
+from inclusion_audit.cli.options import (
+    disclosure_options,
+    event_date_option,
+    mapping_option,
+    population_options,
+    statistics_options,
+)
+from inclusion_audit.result import (  # standard library only: keeps --help instant
+    AuditResult,
+    Status,
+)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("register", type=click.Path(path_type=Path))
+@population_options
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(path_type=Path),
+    help="Quota file (category,name,min,max) to check, or a target population CSV.",
+)
+@mapping_option
+@click.option(
+    "--event",
+    "event_file",
+    type=click.Path(path_type=Path),
+    help="Event details (YAML, TOML or JSON): timing, venue, support offered… for barriers.",
+)
+@click.option(
+    "--partners",
+    "partners_file",
+    type=click.Path(path_type=Path),
+    help="CSV of local community organisations and the groups they serve.",
+)
+@event_date_option
+@click.option(
+    "--event-column",
+    help="Column naming each row's event: audit every event separately (needs --output FOLDER).",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["json", "html", "md", "pdf", "csv"]),
+    help="Output format; repeat for several. Default: from --output's suffix, else json.",
+)
+@click.option(
+    "--output",
+    "-o",
+    help="File for one format, folder for several, or - for standard output (not pdf).",
+)
+@statistics_options
+@disclosure_options
+@click.option("--title", help="Report title. Default: from the register's file name.")
+@click.option(
+    "--template-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of templates that override or extend the shipped ones.",
+)
+@click.option(
+    "--fail-on-under",
+    is_flag=True,
+    help="Exit with code 1 when any group is under-represented (for CI).",
+)
+@click.option(
+    "--store",
+    "store_file",
+    type=click.Path(path_type=Path),
+    help="Add the result to this history file (SQLite, aggregates only) for `review`.",
+)
+@click.option("--event-name", help="Name to store the event under. Default: event title or file.")
+@click.option(
+    "--replace",
+    "replace_existing",
+    is_flag=True,
+    help="With --store: replace the same register's event.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@handle_errors
+def audit(
+    register: Path,
+    areas: tuple[str, ...],
+    eligible_age: str | None,
+    reference_file: Path | None,
+    targets_file: Path | None,
+    mapping_file: Path | None,
+    event_file: Path | None,
+    partners_file: Path | None,
+    event_date: dt.datetime | None,
+    event_column: str | None,
+    formats: tuple[str, ...],
+    output: str | None,
+    confidence: float,
+    correction: str,
+    alpha: float,
+    under_threshold: float,
+    over_threshold: float,
+    min_expected: float,
+    suppress_below: int,
+    internal: bool,
+    title: str | None,
+    template_dir: Path | None,
+    fail_on_under: bool,
+    store_file: Path | None,
+    event_name: str | None,
+    replace_existing: bool,
+    quiet: bool,
+) -> None:
+    """Audit REGISTER (CSV, XLSX or Parquet; one row per participant) against a population.
+
+    Compare with Census 2021 for an area (--area), a population file
+    (--reference) or the panel's own quotas (--targets). Each register column
+    named after a characteristic (age, sex, ethnic_group, disability, religion…)
+    is compared; other columns (names, emails, comments) are never read into
+    the results. Blank and "prefer not to say" answers count as unknown.
+
+    \b
+    Examples:
+      inclusion-audit audit register.csv --area Lambeth --eligible-age 16+ -o report.html
+      inclusion-audit audit register.xlsx --reference population.csv -o report.pdf
+      inclusion-audit audit panel.csv --targets quotas.csv --area "Tower Hamlets" \\
+          --format json --format html --format pdf --output out/
+    """
+    from inclusion_audit.action.event import load_event
+    from inclusion_audit.action.recommendations import load_partners
+    from inclusion_audit.audit import run_audit, split_by_event
+    from inclusion_audit.config import AuditConfig
+    from inclusion_audit.ingest.mapping import read_mapping
+    from inclusion_audit.ingest.readers import read_table
+    from inclusion_audit.reference.sources import choose_reference
+    from inclusion_audit.report.outputs import choose_formats, plan_outputs, write_all
+    from inclusion_audit.report.render import FILE_NAMES, RenderOptions, render_formats
+
+    chosen = choose_formats(formats, output)
+    inputs = [
+        p
+        for p in (register, reference_file, targets_file, mapping_file, event_file, partners_file)
+        if p is not None
+    ]
+    if event_column and (output is None or output == "-"):
+        raise click.UsageError("--event-column writes one report per event: add --output FOLDER.")
+    if store_file and event_column:
+        raise click.UsageError(
+            "--store adds one event per audit: audit each event's register on its own, or "
+            "`store add` each event's audit.json."
+        )
+    config = AuditConfig(
+        confidence=confidence,
+        correction=correction,
+        alpha=alpha,
+        under_threshold=under_threshold,
+        over_threshold=over_threshold,
+        min_expected=min_expected,
+    )
+    reference, quotas = choose_reference(areas, eligible_age, reference_file, targets_file)
+    mapping = read_mapping(mapping_file) if mapping_file else None
+    event = load_event(event_file) if event_file else None
+    partners = load_partners(partners_file) if partners_file else []
+    day = event_date.date() if event_date else None
+    table = read_table(register)
+    if title is None and event is not None and event.title:
+        title = event.title
+    options = RenderOptions(
+        template_dir=template_dir, title=title, suppress_below=suppress_below, internal=internal
+    )
+    threshold = 0 if internal else suppress_below
+
+    def run(part: Any) -> Any:
+        return run_audit(
+            part,
+            reference,
+            config,
+            quotas=quotas,
+            mapping=mapping,
+            event=event,
+            event_date=day,
+            partners=partners,
+            suppress_below=threshold,
+        )
+
+    if event_column:
+        assert output is not None
+        events = split_by_event(table, event_column)
+        results = [(name, run(part)) for name, part in events]
+        files: list[tuple[Path, bytes]] = []
+        index = []
+        for (name, result), folder in zip(results, _event_folders(results), strict=True):
+            plan = plan_outputs(chosen, str(Path(output) / folder) + "/", FILE_NAMES, inputs)
+            event_options = replace(options, title=title or f"Who took part: {name}")
+            outputs = render_formats(result, [fmt for fmt, _ in plan], event_options)
+            files += [(path, outputs[fmt]) for fmt, path in plan if path]
+            index.append({"event": name, "folder": folder, "participants": result.n_participants})
+        index_data = json.dumps({"events": index}, indent=2, ensure_ascii=False) + "\n"
+        files.append((Path(output) / "events.json", index_data.encode("utf-8")))
+        write_all(files)
+        if not quiet:
+            for name, result in results:
+                click.echo(f"\n== {name}", err=True)
+                _print_summary(result, [])
+            click.echo(f"\nWrote {len(files)} files under {output}", err=True)
+        if fail_on_under and any(r.groups_with_status(Status.UNDER) for _, r in results):
+            sys.exit(EXIT_FINDINGS)
+        return
+    plan = plan_outputs(chosen, output, FILE_NAMES, inputs)
+    result = run(table)
+    outputs = render_formats(result, [fmt for fmt, _ in plan], options)
+    rendered = [(path, outputs[fmt]) for fmt, path in plan]
+    store = (
+        store_audit(store_file, result, register, event_name, day, replace_existing)
+        if store_file
+        else None
+    )
+    write_all([(path, data) for path, data in rendered if path is not None])
+    if store is not None:
+        store(quiet)
+    for destination, data in rendered:
+        if destination is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+    if not quiet:
+        _print_summary(result, [d for d, _ in rendered if d is not None])
+    if fail_on_under and result.groups_with_status(Status.UNDER):
+        sys.exit(EXIT_FINDINGS)
+
+
+def _event_folders(results: list[tuple[str, Any]]) -> list[str]:
+    """A safe, unique folder name per event: letters, digits and hyphens."""
+    folders: list[str] = []
+    for name, _ in results:
+        slug = "-".join(re.findall(r"[a-z0-9]+", name.casefold()))[:60] or "event"
+        candidate, number = slug, 2
+        while candidate in folders:
+            candidate, number = f"{slug}-{number}", number + 1
+        folders.append(candidate)
+    return folders
+
+
+def _print_summary(result: AuditResult, written: list[Path]) -> None:
+    from inclusion_audit.report.formatters import fmt_ratio
+
+    audited = len(result.characteristics)
+    click.echo(
+        f"Audited {result.n_participants:,} participants on {audited} characteristic"
+        f"{'s' if audited != 1 else ''} against {result.reference}.",
+        err=True,
+    )
+    under = result.groups_with_status(Status.UNDER)
+    possible = result.groups_with_status(Status.POSSIBLE_UNDER)
+    if under:
+        click.echo("Under-represented:", err=True)
+        for characteristic, group in under:
+            click.echo(
+                f"  {characteristic.name}: {group.category} (ratio {fmt_ratio(group.ratio)}, "
+                f"{group.shortfall:,} more needed)",
+                err=True,
+            )
+    if possible:
+        click.echo(
+            f"Possibly under-represented: {len(possible)} more group(s); see the report.", err=True
+        )
+    for step in result.recommendations[:3]:
+        click.echo(f"Next step {step.priority}: {step.action} ({step.category})", err=True)
+    if not under and not possible:
+        click.echo("No group is under-represented by the thresholds used.", err=True)
+    for item in result.not_audited:
+        click.echo(f"Not audited: {item.name} ({item.reason.rstrip('.')}).", err=True)
+    if result.quotas:
+        missed = [q for q in result.quotas if not q.met]
+        click.echo(
+            f"Quotas met: {len(result.quotas) - len(missed)} of {len(result.quotas)}.", err=True
+        )
+        for quota in missed:
+            click.echo(
+                f"  {quota.characteristic}: {quota.category} has {quota.count}, "
+                f"quota {quota.minimum}-{quota.maximum}",
+                err=True,
+            )
+    for path in written:
+        click.echo(f"Wrote {path}", err=True)

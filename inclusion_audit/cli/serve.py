@@ -1,0 +1,56 @@
+"""``inclusion-audit serve``: the web form and API."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from inclusion_audit import __version__
+from inclusion_audit.cli.app import CONTEXT, cli
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes. The service keeps no state, so any number can share a port.",
+)
+@click.option(
+    "--max-upload-mb",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Largest upload accepted, per file.",
+)
+def serve(host: str, port: int, workers: int, max_upload_mb: int) -> None:
+    """Run the web service: an upload form at / and a JSON API at /api/.
+
+    Officers open the form in a browser, upload a register and get the report;
+    systems POST to /api/audit or /api/check (schema at /openapi.json). Uploads
+    are deleted as soon as each report is made, and nothing is stored.
+
+    \b
+    Examples:
+      inclusion-audit serve                       # http://127.0.0.1:8000/
+      inclusion-audit serve --host 0.0.0.0 --workers 4
+    """
+    import uvicorn
+
+    os.environ["INCLUSION_AUDIT_MAX_UPLOAD_MB"] = str(max_upload_mb)
+    click.echo(f"inclusion-audit {__version__}: open http://{host}:{port}/", err=True)
+    uvicorn.run(
+        "inclusion_audit.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        # Access logs name no files, but say who asked for what and when: leave them
+        # to the reverse proxy a council runs in front.
+        access_log=False,
+    )

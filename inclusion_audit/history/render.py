@@ -1,0 +1,223 @@
+"""Render a ``ReviewResult`` as JSON, HTML, Markdown or PDF.
+
+Reports use the audit report's environment, stylesheet and PDF typesetting;
+``review.html`` extends ``base.html``. Anything shared hides small counts
+(``disclosure.suppress_review``); the JSON keeps exact counts, as the audit's does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from inclusion_audit.history.review import (
+    MISSED,
+    ReviewResult,
+    order_persistence,
+    persistence,
+    status_rows,
+)
+from inclusion_audit.report.charts import TREND_SERIES, TrendChart, trend_chart
+from inclusion_audit.report.disclosure import DEFAULT_THRESHOLD, suppress_review
+from inclusion_audit.report.render import RenderOptions, environment, html_to_pdf
+
+REVIEW_FORMATS = ("json", "html", "md", "pdf")
+REVIEW_FILE_NAMES = {
+    "json": "review.json",
+    "html": "review.html",
+    "md": "review.md",
+    "pdf": "review.pdf",
+}
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """Everything a review template may use."""
+
+    title: str = field(metadata={"help": "Report title, from --title or the review period."})
+    generated_on: str = field(metadata={"help": "Date the report was written, ISO 8601."})
+    tool_version: str = field(metadata={"help": "inclusion-audit version that wrote it."})
+    review: dict[str, Any] = field(
+        metadata={
+            "help": "The review as in the JSON output (docs/review-schema.md), after "
+            "disclosure control: hidden groups have null counts and ratios, `suppressed: "
+            "true` and a `hidden_reason`."
+        }
+    )
+    missed: list[dict[str, Any]] = field(
+        metadata={
+            "help": "Pooled groups missed over the whole period (under, possible_under, "
+            "few_under), firmest and lowest ratio first; each has `characteristic` plus "
+            "the group's fields."
+        }
+    )
+    persistent: list[dict[str, Any]] = field(
+        metadata={
+            "help": "Every group's persistence (docs/review-schema.md), counted from the "
+            "statuses as shown, missed again and again first; each also has `pooled_status`."
+        }
+    )
+    trends: list[dict[str, Any]] = field(
+        metadata={
+            "help": "Per characteristic: `name`, `chart` (inclusion_audit.report.charts."
+            "TrendChart, drawn by the `trend_chart` macro in _trend_chart.html) and `rows`, "
+            "each a `category` with one `cells` entry (`ratio`, `status`, `hidden_reason`, "
+            "`audited`) per period of `review.trend`."
+        }
+    )
+    attribution: list[str] = field(
+        metadata={"help": "Licence lines for the Census figures the events were compared with."}
+    )
+    restricted: bool = field(
+        metadata={"help": "True with --internal: exact small counts shown; mark it restricted."}
+    )
+    suppression_threshold: int = field(
+        metadata={"help": "Counts from 1 to this minus 1 are hidden (0 when restricted)."}
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The context as keyword arguments for ``Template.render``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def build_review_context(
+    result: ReviewResult,
+    *,
+    title: str | None = None,
+    suppress_below: int = DEFAULT_THRESHOLD,
+    internal: bool = False,
+    today: dt.date | None = None,
+) -> ReviewContext:
+    """Prepare a review report's context, applying disclosure control unless internal."""
+    threshold = 0 if internal else suppress_below
+    shown = suppress_review(result.to_dict(), threshold)
+    pooled = {(c["name"], g["category"]): g for c in shown["pooled"] for g in c["groups"]}
+    ordered = order_persistence(
+        persistence(status_rows(shown["events"], lambda group: str(group["status"]))), pooled
+    )
+    persistent = [
+        {**_as_dict(item), "pooled_status": pooled[item.characteristic, item.category]["status"]}
+        for item in ordered
+    ]
+    flagged = {
+        (p["characteristic"], p["category"]) for p in persistent if p["missed_again_and_again"]
+    }
+    missed = sorted(
+        (
+            {"characteristic": name, **group}
+            for (name, _), group in pooled.items()
+            if group["status"] in MISSED
+        ),
+        key=lambda g: (MISSED.index(g["status"]), _ratio_or_one(g)),
+    )
+    census = any(e["reference"].startswith("Census 2021") for e in shown["events"])
+    return ReviewContext(
+        title=title or f"Quarterly review: {shown['start']} to {shown['end']}",
+        generated_on=(today or dt.date.today()).isoformat(),
+        tool_version=result.tool_version,
+        review=shown,
+        missed=missed,
+        persistent=persistent,
+        trends=_trends(shown, flagged),
+        attribution=_attribution() if census else [],
+        restricted=internal,
+        suppression_threshold=threshold,
+    )
+
+
+def render_review(
+    result: ReviewResult, formats: Sequence[str], options: RenderOptions | None = None
+) -> dict[str, bytes]:
+    """The review in each of ``formats``; the HTML is rendered once for HTML and PDF."""
+    unknown = [f for f in formats if f not in REVIEW_FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format {unknown[0]!r}; use one of {', '.join(REVIEW_FORMATS)}")
+    options = options or RenderOptions()
+    rendered: dict[str, bytes] = {}
+    if "json" in formats:
+        rendered["json"] = result.to_json().encode("utf-8")
+    if any(f in formats for f in ("html", "md", "pdf")):
+        context = build_review_context(
+            result,
+            title=options.title,
+            suppress_below=options.suppress_below,
+            internal=options.internal,
+        ).as_dict()
+        env = environment(options.template_dir)
+        if "md" in formats:
+            rendered["md"] = env.get_template("review.md").render(**context).encode("utf-8")
+        if "html" in formats or "pdf" in formats:
+            html = env.get_template("review.html").render(**context)
+            if "html" in formats:
+                rendered["html"] = html.encode("utf-8")
+            if "pdf" in formats:
+                rendered["pdf"] = html_to_pdf(html, options.template_dir)
+    return rendered
+
+
+def _trends(shown: dict[str, Any], flagged: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Per characteristic: each category's ratio and status in each period, and the chart."""
+    periods = [p["label"] for p in shown["trend"]]
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {
+        (c["name"], g["category"], period["label"]): g
+        for period in shown["trend"]
+        for c in period["characteristics"]
+        for g in c["groups"]
+    }
+    under = float(shown["settings"]["under_threshold"])
+    trends = []
+    for characteristic in shown["pooled"]:
+        name = characteristic["name"]
+        rows = []
+        for group in characteristic["groups"]:
+            row_cells = []
+            for label in periods:
+                cell = cells.get((name, group["category"], label))
+                row_cells.append(
+                    {
+                        "audited": cell is not None,
+                        "ratio": cell["ratio"] if cell is not None else None,
+                        "status": cell["status"] if cell is not None else None,
+                        "hidden_reason": cell["hidden_reason"] if cell is not None else None,
+                    }
+                )
+            rows.append({"category": group["category"], "cells": row_cells})
+
+        pooled = {g["category"]: g for g in characteristic["groups"]}
+        importance = {
+            category: (
+                group["status"] not in MISSED,
+                (name, category) not in flagged,
+                _ratio_or_one(group),
+            )
+            for category, group in pooled.items()
+        }
+        drawn = sorted(rows, key=lambda row: importance[row["category"]])[:TREND_SERIES]
+        chart: TrendChart = trend_chart(
+            name,
+            periods,
+            [
+                {"category": r["category"], "ratios": [c["ratio"] for c in r["cells"]]}
+                for r in drawn
+            ],
+            under,
+        )
+        trends.append({"name": name, "chart": chart, "rows": rows})
+    return trends
+
+
+def _ratio_or_one(group: dict[str, Any]) -> float:
+    """A group's ratio for ordering; a hidden one sorts as if in proportion."""
+    return float(group["ratio"]) if group["ratio"] is not None else 1.0
+
+
+def _attribution() -> list[str]:
+    from inclusion_audit.reference import census
+
+    return list(census.licence_attribution())
+
+
+def _as_dict(item: Any) -> dict[str, Any]:
+    return {f.name: getattr(item, f.name) for f in fields(item)}

@@ -1,0 +1,627 @@
+"""A history of audits: one SQLite file of aggregates, for quarterly reviews.
+
+The store keeps, per audited event, what a review needs and nothing more: the
+event's name and date, what it was compared with, the settings, and per
+characteristic and category the counts, population share, expected count,
+ratio and status of the ``AuditResult``. Never names, contact details,
+postcodes, free text or rows: the register itself is known only by a salted
+SHA-256 of its bytes, so adding it twice is caught without the store holding
+anything that leads back to the file. The salt is random, made with the store,
+and kept in it; it stops anyone matching a store's fingerprints against those of
+another store or a list of known files.
+
+Design notes:
+
+* Every write is one transaction (``BEGIN IMMEDIATE``, so two officers adding at
+  once cannot both pass the duplicate check): an event is stored whole or not
+  at all.
+* Rollback journal, not WAL: a store is a single file that leads copy, email
+  and keep on shared drives, where WAL's ``-wal`` and ``-shm`` side files get
+  left behind and network file systems break its shared memory; writes are a
+  few per quarter, so WAL's concurrency buys nothing.
+* ``secure_delete`` is on, so a removed event's rows are overwritten, not left
+  in free pages.
+* The schema is versioned in ``schema_migrations``; ``_MIGRATIONS`` lists every
+  step, and opening a store applies the ones it lacks, in one transaction.
+
+The module is one thing, the store's file format and every read and write of it
+(migrations, the ``Store`` class, the stored types); checking a saved result file
+before it is stored lives apart, in :mod:`.result_file`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from inclusion_audit.errors import InputError
+from inclusion_audit.history.result_file import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    ResultFileError,
+    validate_result,
+)
+from inclusion_audit.result import AuditResult
+
+STORE_SCHEMA_VERSION = 1
+
+
+"""The newest store schema this version of the tool writes and reads."""
+
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+        CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            event_date TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            area_codes TEXT NOT NULL,
+            eligible_age TEXT,
+            n_participants INTEGER NOT NULL,
+            tool_version TEXT NOT NULL,
+            result_schema_version TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            register_fingerprint TEXT UNIQUE,
+            result_fingerprint TEXT UNIQUE,
+            added_at TEXT NOT NULL
+        );
+        CREATE INDEX events_by_date ON events (event_date, id);
+        CREATE TABLE characteristics (
+            event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            n_known INTEGER NOT NULL,
+            n_unknown INTEGER NOT NULL,
+            n_blank INTEGER,
+            n_declined INTEGER,
+            PRIMARY KEY (event_id, name)
+        );
+        CREATE TABLE groups (
+            event_id INTEGER NOT NULL,
+            characteristic TEXT NOT NULL,
+            category TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            population_share REAL NOT NULL,
+            expected_count REAL NOT NULL,
+            ratio REAL,
+            status TEXT NOT NULL,
+            PRIMARY KEY (event_id, characteristic, category),
+            FOREIGN KEY (event_id, characteristic)
+                REFERENCES characteristics (event_id, name) ON DELETE CASCADE
+        );
+    """,
+}
+
+
+_SALT_BYTES = 32
+
+
+_CHUNK = 1 << 20
+
+
+_AREA_CODE = re.compile(r"\(([EKNSW]\d{8})\)")
+
+
+_ELIGIBLE_AGE = re.compile(r"residents aged (\S+)$")
+
+
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+class StoreError(InputError):
+    """The store file cannot be opened, read or written as asked."""
+
+
+class DuplicateEventError(StoreError):
+    """The register (or the same audit result) is already in the store."""
+
+
+class EventNotFoundError(StoreError):
+    """No stored event has the given id."""
+
+
+@dataclass(frozen=True)
+class StoredGroup:
+    """One category of one characteristic at one event."""
+
+    category: str
+    count: int
+    population_share: float
+    expected_count: float
+    ratio: float | None
+    status: str
+
+
+@dataclass(frozen=True)
+class StoredCharacteristic:
+    """One audited characteristic at one event; ``n_blank``/``n_declined`` may be unknown."""
+
+    name: str
+    n_known: int
+    n_unknown: int
+    n_blank: int | None
+    n_declined: int | None
+    groups: tuple[StoredGroup, ...]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An audited event as the store holds it: aggregates only."""
+
+    id: int
+    name: str
+    date: dt.date
+    reference: str
+    area_codes: tuple[str, ...]
+    eligible_age: str | None
+    n_participants: int
+    tool_version: str
+    result_schema_version: str
+    settings: dict[str, Any]
+    added_at: str
+    characteristics: tuple[StoredCharacteristic, ...] = ()
+
+
+@dataclass(frozen=True)
+class Added:
+    """What ``Store.add`` did: the new event's id, and the id it replaced, if any."""
+
+    event_id: int
+    replaced: int | None = None
+
+
+class Store:
+    """An open store. Use ``open_store``; close it (or use it as a context manager)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def fingerprint(self, data: bytes | Path) -> str:
+        """The salted SHA-256 (hex) of a register's bytes, or of a file's, read in chunks."""
+        digest = hashlib.sha256(self._salt())
+        if isinstance(data, Path):
+            try:
+                with data.open("rb") as stream:
+                    while chunk := stream.read(_CHUNK):
+                        digest.update(chunk)
+            except OSError as error:
+                raise StoreError(f"could not read {data} to fingerprint it: {error}.") from error
+        else:
+            digest.update(data)
+        return digest.hexdigest()
+
+    def add(
+        self,
+        result: AuditResult | Mapping[str, Any],
+        *,
+        name: str,
+        date: dt.date,
+        register_fingerprint: str | None = None,
+        replace: bool = False,
+        check_duplicates: bool = True,
+        source: str = "the result",
+    ) -> Added:
+        """Store one audit result as an event; all of it or nothing.
+
+        ``result`` is an ``AuditResult`` or its JSON form (``to_dict``), which is
+        validated first. A result whose register (``register_fingerprint``, from
+        ``fingerprint``) or whose content is already stored raises
+        ``DuplicateEventError``, unless ``replace`` swaps the old event for it.
+        ``check_duplicates=False`` stores no fingerprints at all: for bulk loads
+        of results known to differ, such as benchmarks. ``source`` names the
+        result in error messages.
+        """
+        data = _as_dict(result)
+        validate_result(data, source)
+        name = clean_text(name)
+        if not name:
+            raise StoreError("the event name is empty: give one with --event-name.")
+        _check_year(date)
+        result_fingerprint = self._result_fingerprint(data) if check_duplicates else None
+        if not check_duplicates:
+            register_fingerprint = None
+        with self._transaction():
+            replaced = self._check_new(result_fingerprint, register_fingerprint, replace, source)
+            if replaced is not None:
+                if register_fingerprint is None and check_duplicates:
+                    # A saved result replacing an audited register still stands for it.
+                    row = self._db.execute(
+                        "SELECT register_fingerprint FROM events WHERE id = ?", (replaced,)
+                    ).fetchone()
+                    register_fingerprint = row[0]
+                self._db.execute("DELETE FROM events WHERE id = ?", (replaced,))
+            event_id = self._insert(data, name, date, register_fingerprint, result_fingerprint)
+        return Added(event_id, replaced)
+
+    def check_new(
+        self,
+        result: AuditResult | Mapping[str, Any],
+        register_fingerprint: str | None = None,
+        *,
+        replace: bool = False,
+        source: str = "the result",
+    ) -> int | None:
+        """Raise ``DuplicateEventError`` if ``add`` would refuse this result.
+
+        Returns the id of the event ``replace`` would swap out, if any. Lets a
+        caller check before it writes anything else.
+        """
+        data = _as_dict(result)
+        return self._check_new(
+            self._result_fingerprint(data), register_fingerprint, replace, source
+        )
+
+    def events(
+        self, start: dt.date | None = None, end: dt.date | None = None, *, details: bool = True
+    ) -> list[StoredEvent]:
+        """Stored events dated from ``start`` to ``end`` (inclusive), oldest first.
+
+        With ``details`` each carries its characteristics and groups.
+        """
+        rows = self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_date >= ? AND event_date <= ? "
+            "ORDER BY event_date, id",
+            ((start or dt.date.min).isoformat(), (end or dt.date.max).isoformat()),
+        ).fetchall()
+        events = [_event(row) for row in rows]
+        if not details or not events:
+            return events
+        window = (events[0].date.isoformat(), events[-1].date.isoformat())
+        groups: dict[tuple[int, str], list[StoredGroup]] = {}
+        for row in self._db.execute(
+            "SELECT g.event_id, g.characteristic, g.category, g.count, g.population_share, "
+            "g.expected_count, g.ratio, g.status FROM groups g JOIN events e ON e.id = g.event_id "
+            "WHERE e.event_date BETWEEN ? AND ? ORDER BY g.event_id, g.characteristic, g.position",
+            window,
+        ):
+            groups.setdefault((row[0], row[1]), []).append(StoredGroup(*row[2:]))
+        characteristics: dict[int, list[StoredCharacteristic]] = {}
+        for row in self._db.execute(
+            "SELECT c.event_id, c.name, c.n_known, c.n_unknown, c.n_blank, c.n_declined "
+            "FROM characteristics c JOIN events e ON e.id = c.event_id "
+            "WHERE e.event_date BETWEEN ? AND ? ORDER BY c.event_id, c.position",
+            window,
+        ):
+            event_id, name, n_known, n_unknown, n_blank, n_declined = row
+            characteristics.setdefault(event_id, []).append(
+                StoredCharacteristic(
+                    name,
+                    n_known,
+                    n_unknown,
+                    n_blank,
+                    n_declined,
+                    tuple(groups.get((event_id, name), ())),
+                )
+            )
+        return [
+            replace(event, characteristics=tuple(characteristics.get(event.id, ())))
+            for event in events
+        ]
+
+    def remove(self, event_id: int) -> StoredEvent:
+        """Remove one event and everything stored with it; returns what was removed."""
+        with self._transaction():
+            event = self._summary(event_id)
+            self._db.execute("DELETE FROM events WHERE id = ?", (event_id,))
+        return event
+
+    def _summary(self, event_id: int) -> StoredEvent:
+        row = self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
+        ).fetchone()
+        if row is None:
+            raise EventNotFoundError(
+                f"{self.path.name} has no event {event_id}. See the ids with "
+                f"`inclusion-audit store list --store {self.path}`."
+            )
+        return _event(row)
+
+    def _salt(self) -> bytes:
+        row = self._db.execute("SELECT value FROM metadata WHERE key = 'salt'").fetchone()
+        return bytes.fromhex(row[0])
+
+    def _result_fingerprint(self, data: Mapping[str, Any]) -> str:
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return self.fingerprint(canonical.encode("utf-8"))
+
+    def _check_new(
+        self,
+        result_fingerprint: str | None,
+        register_fingerprint: str | None,
+        replace: bool,
+        source: str,
+    ) -> int | None:
+        existing = self._duplicate_id(result_fingerprint, register_fingerprint)
+        if existing is not None and not replace:
+            event = self._summary(existing)
+            raise DuplicateEventError(
+                f"{source} is already in {self.path.name} as event {event.id} "
+                f"({event.name!r}, {event.date.isoformat()}). Leave it out, or add --replace "
+                "to store this one in its place."
+            )
+        return existing
+
+    def _duplicate_id(
+        self, result_fingerprint: str | None, register_fingerprint: str | None
+    ) -> int | None:
+        row = self._db.execute(
+            "SELECT id FROM events WHERE result_fingerprint = ? OR register_fingerprint = ?",
+            (result_fingerprint, register_fingerprint),
+        ).fetchone()
+        return int(row[0]) if row is not None else None
+
+    def _insert(
+        self,
+        data: Mapping[str, Any],
+        name: str,
+        date: dt.date,
+        register_fingerprint: str | None,
+        result_fingerprint: str | None,
+    ) -> int:
+        reference = clean_text(str(data["reference"]))
+        age = _ELIGIBLE_AGE.search(reference)
+        cursor = self._db.execute(
+            "INSERT INTO events (name, event_date, reference, area_codes, eligible_age, "
+            "n_participants, tool_version, result_schema_version, settings, "
+            "register_fingerprint, result_fingerprint, added_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                date.isoformat(),
+                reference,
+                json.dumps(_AREA_CODE.findall(reference)),
+                age.group(1) if age else None,
+                int(data["n_participants"]),
+                str(data["tool"]["version"]),
+                str(data["schema_version"]),
+                json.dumps(data["settings"], sort_keys=True),
+                register_fingerprint,
+                result_fingerprint,
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            ),
+        )
+        event_id = cursor.lastrowid
+        assert event_id is not None
+        for position, characteristic in enumerate(data["characteristics"]):
+            self._db.execute(
+                "INSERT INTO characteristics (event_id, name, position, n_known, n_unknown, "
+                "n_blank, n_declined) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event_id,
+                    characteristic["name"],
+                    position,
+                    characteristic["n_known"],
+                    characteristic["n_unknown"],
+                    characteristic.get("n_blank"),
+                    characteristic.get("n_declined"),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO groups (event_id, characteristic, category, position, count, "
+                "population_share, expected_count, ratio, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        event_id,
+                        characteristic["name"],
+                        group["category"],
+                        index,
+                        group["count"],
+                        group["population_share"],
+                        group["expected_count"],
+                        group.get("ratio"),
+                        group["status"],
+                    )
+                    for index, group in enumerate(characteristic["groups"])
+                ],
+            )
+        return event_id
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise StoreError(f"{self.path} cannot be written: {error}.") from error
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+
+_EVENT_COLUMNS = (
+    "id, name, event_date, reference, area_codes, eligible_age, n_participants, tool_version, "
+    "result_schema_version, settings, added_at"
+)
+
+
+def open_store(path: Path, *, create: bool = False) -> Store:
+    """Open the store at ``path``, bringing its schema up to date.
+
+    With ``create`` a missing file becomes a new, empty store with a fresh salt;
+    without it a missing file is an error, so a mistyped name never starts a
+    second history. Raises ``StoreError`` for a file that is not a store, or one
+    written by a newer version of the tool.
+    """
+    if not create and not path.is_file():
+        raise StoreError(
+            f"{path} does not exist. Audits are added with `inclusion-audit audit ... --store "
+            f"{path}` or `inclusion-audit store add AUDIT.json --store {path}`."
+        )
+    if path.exists() and not path.is_file():
+        raise StoreError(f"{path} is not a file. Give the store's file name, e.g. history.sqlite.")
+    if not create and path.stat().st_size == 0:
+        raise StoreError(
+            f"{path} is empty, not a store made by `audit --store` or `store add`. Give the "
+            "store's file name; nothing was written to it."
+        )
+    try:
+        connection = sqlite3.connect(path, isolation_level=None, timeout=10)
+    except sqlite3.Error as error:
+        raise StoreError(f"{path} cannot be opened as a store: {error}.") from error
+    try:
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA secure_delete = ON")
+        _migrate(connection, path, create=create)
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        raise StoreError(
+            f"{path} is not an inclusion-audit store ({error}). Give the file made by "
+            "`audit --store` or `store add`."
+        ) from error
+    except BaseException:
+        connection.close()
+        raise
+    return Store(path, connection)
+
+
+def _migrate(connection: sqlite3.Connection, path: Path, *, create: bool) -> None:
+    tables = {
+        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    }
+    if (tables or not create) and "schema_migrations" not in tables:
+        # Without ``create`` only a store is opened: an empty SQLite file is left as it is.
+        raise StoreError(
+            f"{path} is an SQLite file but not an inclusion-audit store. Give another file name."
+        )
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        applied = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
+        newest = max(applied, default=0)
+        if newest > STORE_SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer inclusion-audit (store schema {newest}; this "
+                f"version reads up to {STORE_SCHEMA_VERSION}). Upgrade inclusion-audit."
+            )
+        for version in sorted(set(_MIGRATIONS) - applied):
+            for statement in _MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            if version == 1:
+                connection.execute(
+                    "INSERT INTO metadata (key, value) VALUES ('salt', ?)",
+                    (secrets.token_hex(_SALT_BYTES),),
+                )
+            connection.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                (version, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+            )
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def event_name_and_date(
+    result: AuditResult | Mapping[str, Any],
+    name: str | None,
+    date: dt.date | None,
+    source: str,
+) -> tuple[str, dt.date]:
+    """The name and date to store a result under: as given, else from its event details.
+
+    The name falls back to the register's file name without its suffix; a date
+    must come from somewhere, since reviews group events by it.
+    """
+    data = _as_dict(result)
+    event = data.get("event") or {}
+    register = data.get("register") or {}
+    if not isinstance(event, dict) or not isinstance(register, dict):
+        raise ResultFileError(f"{source}: keys 'event' and 'register' must be objects.")
+    if name is None:
+        title = event.get("title")
+        if title is not None and not isinstance(title, str):
+            raise ResultFileError(f"{source}: key 'event.title' is not a string.")
+        name = title or Path(str(register.get("file") or source)).stem
+    name = clean_text(name)
+    if not name:
+        raise StoreError(f"{source}: the event name is empty: give one with --event-name.")
+    if date is None:
+        given = event.get("date")
+        if not given:
+            raise StoreError(
+                f"{source} has no event date, and reviews group events by date: add "
+                "--event-date YYYY-MM-DD (or an --event file with a date, when auditing)."
+            )
+        try:
+            date = dt.date.fromisoformat(str(given))
+        except ValueError as error:
+            raise ResultFileError(f"{source}: key 'event.date' {given!r} is not a date.") from error
+    _check_year(date)
+    return name, date
+
+
+def _check_year(date: dt.date) -> None:
+    if not FIRST_YEAR <= date.year <= LAST_YEAR:
+        raise StoreError(
+            f"the event date {date.isoformat()} is not a year this tool stores: give a date "
+            f"from {FIRST_YEAR} to {LAST_YEAR}."
+        )
+
+
+def clean_text(text: str) -> str:
+    """Text safe to print on a terminal: control and bidi characters become spaces.
+
+    Newlines, escape sequences and direction overrides in an event name would
+    otherwise reach ``store list`` and the reports raw.
+
+    >>> clean_text("Forum\\n\\x1b[2Jday ")
+    'Forum [2Jday'
+    """
+    return " ".join("".join(" " if _is_control(char) else char for char in text).split())
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS
+
+
+def _as_dict(result: AuditResult | Mapping[str, Any]) -> dict[str, Any]:
+    return result.to_dict() if isinstance(result, AuditResult) else dict(result)
+
+
+def _event(row: Sequence[Any]) -> StoredEvent:
+    return StoredEvent(
+        id=row[0],
+        name=clean_text(row[1]),
+        date=dt.date.fromisoformat(row[2]),
+        reference=clean_text(row[3]),
+        area_codes=tuple(json.loads(row[4])),
+        eligible_age=row[5],
+        n_participants=row[6],
+        tool_version=row[7],
+        result_schema_version=row[8],
+        settings=json.loads(row[9]),
+        added_at=row[10],
+    )

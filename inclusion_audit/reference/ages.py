@@ -1,0 +1,426 @@
+"""Eligible ages, and the Census age and sex profiles built from single-year counts.
+
+Age is exact from single-year counts, so any bands and any eligible range work.
+
+>>> parse_age_range("16–24")
+AgeRange(low=16, high=24, label='16-24')
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from inclusion_audit.errors import (
+    EligibleAgeError,
+    InputError,
+)
+from inclusion_audit.reference.areas import area_caveats, data_codes
+from inclusion_audit.reference.census_data import (
+    OPEN_AGE,
+    Area,
+    CensusProfile,
+    CharacteristicNotAvailableError,
+    DataStore,
+    data_store,
+    short_table,
+    unique,
+)
+
+__all__ = [
+    "AgeBandError",
+    "AgeRange",
+    "age_profile",
+    "parse_age_range",
+]
+
+
+MAX_AGE = 120
+
+
+class AgeBandError(InputError):
+    """Age bands passed to :func:`age_profile` are malformed or overlap."""
+
+
+@dataclass(frozen=True)
+class AgeRange:
+    """Eligible ages, inclusive; ``high`` is None for an open-ended range such as 16+."""
+
+    low: int
+    high: int | None
+    label: str
+
+    @property
+    def is_all_ages(self) -> bool:
+        """True when the range does not restrict anything (``all`` or ``0+``)."""
+        return self.low == 0 and self.high is None
+
+
+_PLUS = re.compile(r"(\d{1,3})\s*\+")
+
+
+_RANGE = re.compile(r"(\d{1,3})\s*(?:-|–|—|to)\s*(\d{1,3})")
+
+
+_ALL = {"all", "all ages", "any", "any age"}
+
+
+_ACCEPTED = "'all', a minimum age such as '16+' or '18+', or an inclusive range such as '16-24'"
+
+
+def parse_age_range(spec: str) -> AgeRange:
+    """Parse an ``--eligible-age`` value: ``all``, ``16+``, ``16-24`` or ``16–24``.
+
+    Raises:
+        EligibleAgeError: naming the value and the accepted forms.
+
+    >>> parse_age_range("18+")
+    AgeRange(low=18, high=None, label='18+')
+    >>> parse_age_range("all")
+    AgeRange(low=0, high=None, label='all')
+    """
+    text = spec.strip().casefold()
+    if text in _ALL:
+        return AgeRange(0, None, "all")
+    if match := _PLUS.fullmatch(text):
+        low = int(match.group(1))
+        _check_age(spec, low)
+        return AgeRange(low, None, f"{low}+")
+    if match := _RANGE.fullmatch(text):
+        low, high = int(match.group(1)), int(match.group(2))
+        _check_age(spec, low)
+        _check_age(spec, high)
+        if low > high:
+            raise EligibleAgeError(
+                f"Eligible age '{spec}' starts above where it ends; write the lower age "
+                f"first, e.g. '{high}-{low}'."
+            )
+        return AgeRange(low, high, f"{low}-{high}")
+    raise EligibleAgeError(f"Eligible age '{spec}' is not understood. Use {_ACCEPTED}.")
+
+
+def _check_age(spec: str, age: int) -> None:
+    if age > MAX_AGE:
+        raise EligibleAgeError(
+            f"Eligible age '{spec}' uses age {age}, above {MAX_AGE}. Use {_ACCEPTED}."
+        )
+
+
+_ONS_BANDS: tuple[tuple[int, int | None], ...] = (
+    (0, 15),
+    (16, 24),
+    (25, 34),
+    (35, 44),
+    (45, 54),
+    (55, 64),
+    (65, 74),
+    (75, None),
+)
+
+
+def _age_label(low: int, high: int | None) -> str:
+    """ONS-style band label, e.g. 'Aged 16 to 24 years', 'Aged 75 years and over'."""
+    if high is None:
+        return f"Aged {low} years and over"
+    if low == 0:
+        return f"Aged {high} years and under"
+    if low == high:
+        return f"Aged {low} year" if low == 1 else f"Aged {low} years"
+    return f"Aged {low} to {high} years"
+
+
+def _range_text(low: int, high: int | None) -> str:
+    if high is None:
+        return "all ages" if low == 0 else f"{low}+"
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
+@dataclass(frozen=True)
+class _AgeSource:
+    key: str
+    meta: dict[str, Any]
+    bands: tuple[tuple[int, int], ...]  # high uses OPEN_AGE for open-ended
+
+    def aligned(self, low: int, high: int) -> bool:
+        """True when [low, high] is exactly a union of this source's bands."""
+        starts = {b[0] for b in self.bands}
+        ends = {b[1] for b in self.bands}
+        inside = [b for b in self.bands if b[0] >= low and b[1] <= high]
+        covered = sum(b[1] - b[0] + 1 for b in inside)
+        return low in starts and high in ends and covered == high - low + 1
+
+    def superset(self, low: int, high: int) -> tuple[int, int] | None:
+        """The smallest union of bands containing [low, high], if the source reaches it."""
+        over = [b for b in self.bands if b[1] >= low and b[0] <= high]
+        if not over:
+            return None
+        first, last = min(b[0] for b in over), max(b[1] for b in over)
+        if first > low or last < high:
+            return None
+        return first, last
+
+
+def age_sources(
+    store: DataStore, codes: Iterable[str], sexes: tuple[str, ...] | None
+) -> list[_AgeSource]:
+    """Age sources with rows for every code; ``sexes`` None means any (summed over sex)."""
+    wanted = set(codes)
+    meta = store.manifest["tables"]["age_sex"]["age_sources"]
+    found: list[_AgeSource] = []
+    for key, info in meta.items():
+        if sexes is not None and not set(sexes) <= set(info["sex"]):
+            continue
+        if not all(store.areas.has_rows(code, "age_sex", key) for code in wanted):
+            continue
+        found.append(_AgeSource(key, info, store.age_bands(key)))
+    return found
+
+
+def _age_counts(
+    store: DataStore, source: _AgeSource, codes: Sequence[str], by_sex: bool
+) -> pl.LazyFrame:
+    # Lazy, so the caller's last steps run in the same query: each query on these
+    # small tables costs more in overhead than in work.
+    keys = ["age_low", "age_high", *(["sex"] if by_sex else [])]
+    frame = (
+        store.table("age_sex")
+        .lazy()
+        .filter(pl.col("source") == source.key, pl.col("area_code").is_in(list(codes)))
+    )
+    if by_sex:
+        frame = frame.filter(pl.col("sex").is_in(["Female", "Male"]))
+    return (
+        frame.with_columns(pl.col("age_high").fill_null(OPEN_AGE))
+        .group_by(keys)
+        .agg(pl.col("count").sum())
+    )
+
+
+def _sum_range(counts: Sequence[tuple[int, int, int]], low: int, high: int) -> float:
+    # In Python: a polars filter per band costs 0.2 ms, and there are at most 101 rows.
+    return float(sum(count for lo, hi, count in counts if lo >= low and hi <= high))
+
+
+def age_profile(
+    areas: Sequence[Area],
+    bands: Sequence[tuple[str, int, int | None]],
+    eligible_age: AgeRange | None = None,
+) -> CensusProfile:
+    """Census population in the caller's age bands, clipped to the eligible ages.
+
+    ``bands`` are ``(label, low, high)`` with inclusive ages and ``high`` None for an
+    open-ended band, e.g. ``[("18-24", 18, 24), ("75+", 75, None)]``. England and
+    Wales figures are exact sums of single-year counts (TS007). A band wholly
+    outside the eligible ages is kept with a count of 0 and a caveat. Northern
+    Ireland has only broad NISRA bands, so its bands must line up with them.
+
+    Raises:
+        AgeBandError: a band is inverted or bands overlap.
+        CharacteristicNotAvailableError: no age table lines up with the bands.
+    """
+    store = data_store()
+    codes = data_codes(store.areas, areas, "age")
+    clipped = _clip_bands(bands, eligible_age)
+    wanted = [(lo, hi) for _, lo, hi in clipped if lo <= hi]
+    sources = age_sources(store, codes, sexes=None)
+    source = next((s for s in sources if all(s.aligned(lo, hi) for lo, hi in wanted)), None)
+    if source is None:
+        if sources:
+            offered = "; ".join(
+                f"{s.meta['ons_table']}: "
+                + ", ".join(_range_text(lo, None if hi == OPEN_AGE else hi) for lo, hi in s.bands)
+                for s in sources
+                if len(s.bands) < 20
+            )
+            reason = (
+                f"the bands do not line up with the published age groups ({offered}); "
+                "use bands made of these groups."
+            )
+        else:
+            reason = _missing_age_reason(store, areas)
+        raise CharacteristicNotAvailableError("age", areas, reason)
+    counts = _age_counts(store, source, codes, by_sex=False)
+    rows = counts.select("age_low", "age_high", "count").collect().rows()
+    categories = {
+        label: (_sum_range(rows, lo, hi) if lo <= hi else 0.0) for label, lo, hi in clipped
+    }
+    caveats = _band_caveats(bands, clipped, eligible_age)
+    caveats.extend(area_caveats(store.areas, areas))
+    universe = source.meta["universe"]
+    restricted = eligible_age is not None and not eligible_age.is_all_ages
+    base = f"{universe} (Census 2021, {source.meta['ons_table']})"
+    if restricted and eligible_age is not None:
+        how = "exact from single-year counts" if source.key == "ts007" else "from age bands"
+        base += f", aged {eligible_age.label} ({how})"
+    return CensusProfile(
+        name="age",
+        base=base + ".",
+        universe=universe,
+        table=source.meta["ons_table"],
+        categories=categories,
+        not_answered=None,
+        caveats=tuple(unique(caveats)),
+        unit="persons",
+    )
+
+
+def _clip_bands(
+    bands: Sequence[tuple[str, int, int | None]], eligible: AgeRange | None
+) -> list[tuple[str, int, int]]:
+    """Validate bands and clip them to the eligible range (empty bands get low > high)."""
+    if not bands:
+        raise AgeBandError("No age bands were given; pass at least one (label, low, high).")
+    spans: list[tuple[str, int, int]] = []
+    for label, low, high in bands:
+        top = OPEN_AGE if high is None else high
+        if low < 0 or top < low:
+            raise AgeBandError(
+                f"Age band '{label}' runs from {low} to {high}; ages must be 0 or more and "
+                "the band must not end before it starts."
+            )
+        spans.append((label, low, top))
+    ordered = sorted(spans, key=lambda s: s[1])
+    for (first, _, first_top), (second, second_low, _) in itertools.pairwise(ordered):
+        if second_low <= first_top:
+            raise AgeBandError(
+                f"Age bands '{first}' and '{second}' overlap, so people would be counted "
+                "twice. Make the bands disjoint."
+            )
+    if eligible is None:
+        return spans
+    e_low, e_high = eligible.low, OPEN_AGE if eligible.high is None else eligible.high
+    return [(label, max(lo, e_low), min(hi, e_high)) for label, lo, hi in spans]
+
+
+def _band_caveats(
+    bands: Sequence[tuple[str, int, int | None]],
+    clipped: list[tuple[str, int, int]],
+    eligible: AgeRange | None,
+) -> list[str]:
+    caveats: list[str] = []
+    for (label, lo, hi), (_, c_lo, c_hi) in zip(bands, clipped, strict=True):
+        if c_lo > c_hi and eligible is not None:
+            caveats.append(
+                f"Age band '{label}' lies outside the eligible ages {eligible.label}; its "
+                "census population is 0."
+            )
+        elif eligible is not None and (c_lo, c_hi) != (lo, OPEN_AGE if hi is None else hi):
+            caveats.append(
+                f"Age band '{label}' is limited to the eligible ages "
+                f"({_range_text(c_lo, None if c_hi == OPEN_AGE else c_hi)})."
+            )
+    if eligible is not None:
+        e_high = OPEN_AGE if eligible.high is None else eligible.high
+        covered = sorted((lo, hi) for _, lo, hi in clipped if lo <= hi)
+        gaps: list[str] = []
+        cursor = eligible.low
+        for lo, hi in covered:
+            if lo > cursor:
+                gaps.append(_range_text(cursor, lo - 1))
+            cursor = max(cursor, hi + 1)
+        if cursor <= e_high:
+            gaps.append(_range_text(cursor, None if e_high == OPEN_AGE else e_high))
+        if gaps:
+            caveats.append(
+                f"Eligible ages {', '.join(gaps)} fall in no band and are left out of the "
+                "census base."
+            )
+    return caveats
+
+
+def _missing_age_reason(store: DataStore, areas: Sequence[Area]) -> str:
+    if any(a.type == "ward" for a in areas):
+        return (
+            "single-year age is published only down to MSOA, which does not nest in wards, "
+            "so there are no ward age figures."
+        )
+    return "no age table in the reference data covers all of these areas together."
+
+
+def default_age_profile(
+    store: DataStore, areas: Sequence[Area], codes: Sequence[str], eligible: AgeRange | None
+) -> CensusProfile:
+    """Age in ONS's standard bands, or the source's own bands where those do not fit."""
+    sources = age_sources(store, codes, sexes=None)
+    if not sources:
+        raise CharacteristicNotAvailableError("age", areas, _missing_age_reason(store, areas))
+    e_low = 0 if eligible is None else eligible.low
+    e_high = OPEN_AGE if eligible is None or eligible.high is None else eligible.high
+    candidates = [(lo, OPEN_AGE if hi is None else hi) for lo, hi in _ONS_BANDS]
+    if not all(sources[0].aligned(lo, hi) for lo, hi in candidates):
+        # Northern Ireland: use the published bands that fit the eligible ages best.
+        fitting = [s for s in sources if s.aligned(e_low, e_high)]
+        covering = [s for s in sources if s.superset(e_low, e_high) is not None]
+        candidates = list((fitting or covering or sources)[0].bands)
+    bands: list[tuple[str, int, int | None]] = []
+    for lo, hi in candidates:
+        c_lo, c_hi = max(lo, e_low), min(hi, e_high)
+        if c_lo <= c_hi:
+            top = None if c_hi == OPEN_AGE else c_hi
+            bands.append((_age_label(c_lo, top), c_lo, top))
+    return age_profile(areas, bands, eligible)
+
+
+def sex_profile(
+    store: DataStore, areas: Sequence[Area], codes: Sequence[str], eligible: AgeRange | None
+) -> CensusProfile:
+    """Sex for the eligible ages, from the age x sex table that fits them best."""
+    sources = age_sources(store, codes, sexes=("Female", "Male"))
+    if not sources:
+        reason = (
+            "sex is published for local authorities, regions and countries, not for wards."
+            if any(a.type == "ward" for a in areas)
+            else "no sex table in the reference data covers all of these areas together."
+        )
+        raise CharacteristicNotAvailableError("sex", areas, reason)
+    e_low = 0 if eligible is None else eligible.low
+    e_high = OPEN_AGE if eligible is None or eligible.high is None else eligible.high
+
+    def rank(source: _AgeSource) -> tuple[int, int]:
+        if source.aligned(e_low, e_high):
+            return (0, 0)
+        span = source.superset(e_low, e_high)
+        if span is not None:
+            return (1, (e_low - span[0]) + (min(span[1], 120) - min(e_high, 120)))
+        return (2, 0)
+
+    source = min(sources, key=rank)
+    span = source.superset(e_low, e_high)
+    used_low, used_high = span if span is not None else (source.bands[0][0], source.bands[-1][1])
+    counts = _age_counts(store, source, codes, by_sex=True)
+    inside = counts.filter(pl.col("age_low") >= used_low, pl.col("age_high") <= used_high)
+    totals = dict(inside.group_by("sex").agg(pl.col("count").sum()).collect().iter_rows())
+    categories = {sex: float(totals.get(sex, 0)) for sex in ("Female", "Male")}
+    universe = source.meta["universe"]
+    table = source.meta["ons_table"]
+    used = _range_text(used_low, None if used_high == OPEN_AGE else used_high)
+    caveats: list[str] = []
+    note = ""
+    restricted = eligible is not None and not eligible.is_all_ages
+    if rank(source)[0] == 0:
+        if restricted and eligible is not None and (used_low, used_high) != (0, OPEN_AGE):
+            universe = f"Usual residents aged {eligible.label}"
+    elif eligible is not None:
+        used_text = used if used == "all ages" else f"ages {used}"
+        note = f"sex for {used_text} stands in for the eligible ages {eligible.label}"
+        caveats.append(
+            f"Sex: {short_table(table)} gives sex only for {used_text}; those figures stand "
+            f"in for the eligible ages {eligible.label}."
+        )
+    caveats.extend(area_caveats(store.areas, areas))
+    base = f"{universe} (Census 2021, {short_table(table)})"
+    return CensusProfile(
+        name="sex",
+        base=f"{base}; {note}." if note else f"{base}.",
+        universe=universe,
+        table=table,
+        categories=categories,
+        not_answered=None,
+        caveats=tuple(unique(caveats)),
+        unit="persons",
+    )

@@ -1,0 +1,289 @@
+"""Chart geometry for the report: participants' share against the area's.
+
+Charts are SVG drawn by a template macro (``_chart.html``) from the numbers
+computed here, so no plotting library is needed and a council can restyle them.
+Each category gets two bars: participants (solid, with its confidence interval
+as a whisker) and the area (hatched), in the Okabe-Ito colour-blind-safe
+palette; values are written beside the bars, so nothing depends on colour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from inclusion_audit.report.formatters import fmt_percent, fmt_ratio, status_word
+
+WIDTH = 640
+LABEL_WIDTH = 230
+VALUE_WIDTH = 110
+ROW_HEIGHT = 34
+BAR_HEIGHT = 11
+TOP = 8
+PLOT_WIDTH = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+_MAX_LABEL = 34
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One category's bars, in SVG user units."""
+
+    label: str
+    full_label: str
+    y: float
+    participant_width: float | None
+    ci_low_x: float | None
+    ci_high_x: float | None
+    area_width: float
+    participant_text: str
+    area_text: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A whole chart: size, axis ticks, rows and a text alternative."""
+
+    width: int
+    height: int
+    label_width: int
+    plot_width: int
+    ticks: list[tuple[float, str]]
+    rows: list[ChartRow]
+    description: str
+
+
+def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> Chart:
+    """Lay out the share chart of one characteristic from its (disclosure-controlled) result."""
+    groups = characteristic["groups"]
+    top = max(
+        [g["population_share"] for g in groups]
+        + [g["share_ci_high"] or g["share"] or 0.0 for g in groups]
+        + [0.05]
+    )
+    scale_max = _nice_ceiling(top)
+    rows = []
+    for index, group in enumerate(groups):
+        hidden = group.get("hidden_reason")
+        share = None if hidden else group["share"]
+        rows.append(
+            ChartRow(
+                label=_shorten(group["category"]),
+                full_label=group["category"],
+                y=TOP + index * ROW_HEIGHT,
+                participant_width=None if share is None else PLOT_WIDTH * share / scale_max,
+                ci_low_x=_x(group["share_ci_low"], scale_max),
+                ci_high_x=_x(group["share_ci_high"], scale_max),
+                area_width=PLOT_WIDTH * group["population_share"] / scale_max,
+                participant_text=(
+                    f"fewer than {suppression_threshold}"
+                    if hidden == "small"
+                    else "withheld"
+                    if hidden
+                    else fmt_percent(share)
+                ),
+                area_text=fmt_percent(group["population_share"]),
+                status=group["status"],
+            )
+        )
+    ticks = [(PLOT_WIDTH * step / 4, fmt_percent(scale_max * step / 4, 0)) for step in range(5)]
+    height = TOP + len(groups) * ROW_HEIGHT + 24
+    return Chart(
+        WIDTH, height, LABEL_WIDTH, PLOT_WIDTH, ticks, rows, _describe(characteristic, rows)
+    )
+
+
+def _describe(characteristic: dict[str, Any], rows: list[ChartRow]) -> str:
+    """The chart in words, for screen readers and anyone who cannot see it."""
+    name = characteristic["name"].replace("_", " ")
+    parts = [
+        f"{row.full_label}: {row.participant_text} of participants against {row.area_text} of "
+        f"the area ({status_word(row.status).lower()})"
+        for row in rows
+    ]
+    return f"Bar chart of {name}. " + "; ".join(parts) + "."
+
+
+def _x(value: float | None, scale_max: float) -> float | None:
+    return None if value is None else PLOT_WIDTH * value / scale_max
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 10%, 20%, 25%, 40%, 50%, 60%, 80% or 100% at or above value.
+
+    >>> _nice_ceiling(0.31), _nice_ceiling(0.05), _nice_ceiling(0.99)
+    (0.4, 0.1, 1.0)
+    """
+    for step in (0.1, 0.2, 0.25, 0.4, 0.5, 0.6, 0.8, 1.0):
+        if value <= step + 1e-12:
+            return step
+    return 1.0
+
+
+def _shorten(label: str) -> str:
+    """Long ONS labels keep their distinctive end: 'Asian, … : Bangladeshi' → '…: Bangladeshi'."""
+    if len(label) <= _MAX_LABEL:
+        return label
+    if ": " in label:
+        tail = label.rsplit(": ", 1)[1]
+        if len(tail) <= _MAX_LABEL - 2:
+            return "…" + tail if tail[0].isupper() else "… " + tail
+    return label[: _MAX_LABEL - 1] + "…"
+
+
+TREND_WIDTH = 640
+TREND_HEIGHT = 230
+TREND_LEFT = 48
+TREND_RIGHT = 170
+TREND_TOP = 12
+TREND_BOTTOM = 34
+TREND_SERIES = 6
+# Okabe-Ito colours, each with its own marker shape, so no series depends on colour.
+_TREND_STYLES = (
+    ("#0072b2", "circle"),
+    ("#d55e00", "square"),
+    ("#009e73", "triangle"),
+    ("#cc79a7", "diamond"),
+    ("#e69f00", "cross"),
+    ("#56b4e9", "bar"),
+)
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    """One group's pooled ratio across periods, in SVG user units."""
+
+    label: str
+    full_label: str
+    colour: str
+    marker: str
+    points: list[tuple[float, float]]
+    segments: list[list[tuple[float, float]]]
+    """Runs of consecutive shown periods, each drawn as one line."""
+    label_y: float
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """A line and dot chart of pooled ratios by period, with a text alternative."""
+
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    x_ticks: list[tuple[float, str]]
+    y_ticks: list[tuple[float, str]]
+    parity_y: float
+    threshold_y: float
+    series: list[TrendSeries]
+    description: str
+
+
+def trend_chart(
+    name: str,
+    periods: list[str],
+    rows: list[dict[str, Any]],
+    under_threshold: float,
+) -> TrendChart:
+    """Lay out the trend of one characteristic.
+
+    ``rows`` are the groups to draw, most important first (at most
+    ``TREND_SERIES`` are drawn): each has ``category`` and ``ratios``, one per
+    period, None where it was not audited or is hidden.
+    """
+    plot_width = TREND_WIDTH - TREND_LEFT - TREND_RIGHT
+    plot_height = TREND_HEIGHT - TREND_TOP - TREND_BOTTOM
+    shown = [r for r in rows if any(v is not None for v in r["ratios"])][:TREND_SERIES]
+    top = max([1.5] + [v for r in shown for v in r["ratios"] if v is not None])
+    scale_max = next((step for step in (1.5, 2.0, 3.0, 4.0, 5.0) if top <= step), 10.0)
+    top = min(top, scale_max)
+
+    def x(index: int) -> float:
+        if len(periods) == 1:
+            return TREND_LEFT + plot_width / 2
+        return TREND_LEFT + plot_width * index / (len(periods) - 1)
+
+    def y(ratio: float) -> float:
+        return TREND_TOP + plot_height * (1 - min(ratio, scale_max) / scale_max)
+
+    lines = []
+    for row in shown:
+        points: list[tuple[float, float]] = []
+        segments: list[list[tuple[float, float]]] = []
+        for index, ratio in enumerate(row["ratios"]):
+            if ratio is None:
+                segments.append([])
+                continue
+            point = (x(index), y(ratio))
+            points.append(point)
+            if not segments or not segments[-1]:
+                segments.append([])
+            segments[-1].append(point)
+        lines.append((row, points, [s for s in segments if len(s) > 1]))
+    label_ys = _spread([points[-1][1] for _, points, _ in lines])
+    series = [
+        TrendSeries(
+            label=_shorten(row["category"]),
+            full_label=row["category"],
+            colour=colour,
+            marker=marker,
+            points=points,
+            segments=segments,
+            label_y=label_y,
+        )
+        for (row, points, segments), (colour, marker), label_y in zip(
+            lines, _TREND_STYLES, label_ys, strict=False
+        )
+    ]
+    steps = 5 if scale_max != 1.5 else 3
+    y_ticks = [(y(scale_max * i / steps), f"{scale_max * i / steps:.1f}") for i in range(steps + 1)]
+    return TrendChart(
+        width=TREND_WIDTH,
+        height=TREND_HEIGHT,
+        left=TREND_LEFT,
+        top=TREND_TOP,
+        plot_width=plot_width,
+        plot_height=plot_height,
+        x_ticks=[(x(i), label) for i, label in enumerate(periods)],
+        y_ticks=y_ticks,
+        parity_y=y(1.0),
+        threshold_y=y(under_threshold),
+        series=series,
+        description=_describe_trend(name, periods, shown),
+    )
+
+
+def _spread(positions: list[float], gap: float = 12) -> list[float]:
+    """The positions moved down as little as needed to sit ``gap`` apart, in the same order.
+
+    >>> _spread([50.0, 55.0, 20.0])
+    [50.0, 62.0, 20.0]
+    """
+    moved = list(positions)
+    previous = -math.inf
+    for index in sorted(range(len(moved)), key=lambda i: moved[i]):
+        moved[index] = max(moved[index], previous + gap)
+        previous = moved[index]
+    return moved
+
+
+def _describe_trend(name: str, periods: list[str], rows: list[dict[str, Any]]) -> str:
+    readable = name.replace("_", " ")
+    if not rows:
+        return f"No ratio of {readable} can be shown for any period."
+    parts = [
+        f"{row['category']}: "
+        + ", ".join(
+            f"{period} {fmt_ratio(ratio) if ratio is not None else 'not shown'}"
+            for period, ratio in zip(periods, row["ratios"], strict=True)
+        )
+        for row in rows
+    ]
+    return (
+        f"Line chart of the pooled ratio of {readable} by period (1 means in proportion). "
+        + "; ".join(parts)
+        + "."
+    )

@@ -1,0 +1,366 @@
+"""Disclosure control for anything meant to be shared.
+
+Registers hold special category data, so a published table must not let a
+reader work out how many people, down to one, are in a small group. Every rule
+lives here; reports, the CSV and the template context all read the result of
+``suppress_small_counts`` and apply nothing of their own.
+
+The rules, per characteristic (and per quota characteristic):
+
+* **Primary suppression**: counts from 1 to ``threshold − 1`` are shown as
+  "fewer than 5", and so are the zeros of the same table, so that "fewer than
+  5" may be 0 and reveals no more than it says.
+* **Secondary suppression**: a reader who knows these rules knows what the
+  hidden cells add up to, that a small cell holds 0 to 4 and a withheld one at
+  least 5. While that pins any hidden cell to a single value, the smallest
+  visible count is withheld too. When nothing is left to withhold, the
+  characteristic's answer counts are withheld as well.
+* **Everything derived from a hidden count is hidden with it**: share,
+  interval, ratio, p-values, the bounds for unknown answers and the shortfall;
+  and the characteristic's dissimilarity index and chi-square test, which with
+  the other counts known would pin the hidden ones down.
+* **Statuses** that would narrow a hidden count are coarsened. A small group
+  that is under-represented keeps that finding, as ``few_under``, as long as it
+  still leaves at least two possible counts; any other status of a hidden group
+  that depends on its count becomes ``withheld``. ``insufficient_data`` depends
+  only on the expected count, so it stays.
+* **Answers that were not placed** ("Non-binary" under sex, "BAME"): when any of
+  their counts is small, the breakdown (blank, declined, broad only, could not
+  be placed, and each answer's count) is withheld and only the total remains.
+* **Quotas** follow the same rules, and a quota is hidden wherever the matching
+  group is hidden in its characteristic's table.
+
+A zero stays visible in a table with no small counts: "nobody aged 16-24 took
+part" identifies nobody, and it is the finding the report exists to show. Where
+a zero is hidden, a ``few_under`` status still says the group was missed. Counts
+of blank and
+"prefer not to say" answers are not characteristics and stay visible. ONS
+secure-research practice uses a threshold of 10; this tool defaults to 5.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from inclusion_audit.config import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
+from inclusion_audit.result import AuditResult
+from inclusion_audit.vocab.folding import column_key, normalise
+
+FEW_UNDER = "few_under"
+WITHHELD = "withheld"
+_HIDDEN_WITH_COUNT = (
+    "count",
+    "share",
+    "share_ci_low",
+    "share_ci_high",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "p_value",
+    "p_value_adjusted",
+    "share_if_unknown_in_group",
+    "share_if_unknown_not_in_group",
+    "shortfall",
+)
+_COUNT_FREE_STATUSES = ("insufficient_data",)
+
+
+def hidden_indices(counts: Sequence[int], threshold: int) -> tuple[set[int], set[int]]:
+    """Cells shown as "fewer than threshold" and cells withheld to protect them.
+
+    Any count from 1 to ``threshold − 1`` hides, with every zero of the same table
+    (so "fewer than 5" may mean 0 and says nothing more); then visible counts are
+    withheld, smallest first, until no hidden count can be worked out.
+
+    >>> hidden_indices([2, 7, 30], 5)
+    ({0}, {1})
+    >>> hidden_indices([1, 6, 5], 5)  # 1 + 5 = 6 would pin both: withhold the 6 too
+    ({0}, {1, 2})
+    >>> hidden_indices([3, 0, 12], 5)
+    ({0, 1}, set())
+    >>> hidden_indices([1, 2, 30], 5)
+    ({0, 1}, set())
+    """
+    small, withheld, _ = _hidden_cells(counts, [threshold - 1] * len(counts), threshold)
+    return small, withheld
+
+
+def _hidden_cells(
+    counts: Sequence[int], uppers: Sequence[int], threshold: int
+) -> tuple[set[int], set[int], bool]:
+    """Small and withheld cells, and whether a hidden count is still pinned down.
+
+    A reader who knows these rules knows a small cell holds 0 to its upper bound
+    (at least 1 when it is the only small cell), a withheld one at least the
+    threshold, and what they add up to. Cells are withheld, smallest first,
+    until every hidden cell could hold at least two values.
+    """
+    if not any(0 < c < threshold for c in counts):
+        return set(), set(), False
+    small = {i for i, c in enumerate(counts) if c < threshold}
+    withheld: set[int] = set()
+    while _pinned(counts, uppers, small, withheld, threshold):
+        candidates = [(c, i) for i, c in enumerate(counts) if i not in small | withheld]
+        if not candidates:
+            return small, withheld, True
+        withheld.add(min(candidates)[1])
+    return small, withheld, False
+
+
+def _pinned(
+    counts: Sequence[int],
+    uppers: Sequence[int],
+    small: set[int],
+    withheld: set[int],
+    threshold: int,
+) -> bool:
+    hidden = sorted(small | withheld)
+    total = sum(counts[i] for i in hidden)
+    low = {i: (1 if len(small) == 1 else 0) if i in small else threshold for i in hidden}
+    high = {i: uppers[i] if i in small else total for i in hidden}
+    sum_low, sum_high = sum(low.values()), sum(high.values())
+    for i in hidden:
+        least = max(low[i], total - (sum_high - high[i]))
+        most = min(high[i], total - (sum_low - low[i]))
+        if most - least < 1:
+            return True
+    return False
+
+
+def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """A copy of a result dictionary with small counts, and what reveals them, hidden.
+
+    Every group and quota gains ``suppressed`` (bool), every group
+    ``hidden_reason`` (``"small"`` for a count below the threshold, ``"withheld"``
+    for one hidden to protect another, else None), and every characteristic
+    ``statistics_withheld`` (bool). ``threshold`` 0 or 1 hides nothing.
+
+    >>> result = {"settings": {"under_threshold": 0.8}, "characteristics": [{"groups": [
+    ...     {"category": "A", "count": 2, "shortfall": 8, "status": "under",
+    ...      "population_share": 0.2, "expected_count": 10},
+    ...     {"category": "B", "count": 7, "shortfall": 0, "status": "ok",
+    ...      "population_share": 0.2, "expected_count": 10},
+    ...     {"category": "C", "count": 41, "shortfall": 0, "status": "over",
+    ...      "population_share": 0.6, "expected_count": 30}]}]}
+    >>> groups = suppress_small_counts(result, 5)["characteristics"][0]["groups"]
+    >>> [(g["category"], g["count"], g["status"], g["suppressed"]) for g in groups]
+    [('A', None, 'few_under', True), ('B', None, 'withheld', True), ('C', 41, 'over', False)]
+    """
+    shown = copy.deepcopy(result)
+    under_threshold = float(shown.get("settings", {}).get("under_threshold", 0.8))
+    hidden_categories: dict[str, set[str]] = {}
+    for characteristic in shown["characteristics"]:
+        groups = characteristic["groups"]
+        n_known = characteristic.get("n_known", sum(g["count"] for g in groups))
+        uppers = [_largest_possible(g, n_known, threshold, under_threshold) for g in groups]
+        small, withheld, pinned = _hidden_cells([g["count"] for g in groups], uppers, threshold)
+        characteristic["statistics_withheld"] = bool(small)
+        if small:
+            characteristic["dissimilarity_index"] = None
+            characteristic["chi_square"] = None
+        if pinned:
+            # Every category is hidden and the total alone would give them away.
+            for key in ("n_known", "n_unknown", "n_blank", "n_declined", "unknown_rate"):
+                characteristic[key] = None
+        for i, group in enumerate(groups):
+            group["suppressed"] = i in small or i in withheld
+            group["hidden_reason"] = "small" if i in small else WITHHELD if i in withheld else None
+            if group["suppressed"]:
+                group["status"] = _shown_status(group, i in small and not pinned, uppers[i])
+                for key in _HIDDEN_WITH_COUNT:
+                    if key in group:
+                        group[key] = None
+        _suppress_unplaced(characteristic, threshold)
+        hidden_categories[column_key(characteristic.get("name", ""))] = {
+            normalise(g["category"]) for g in groups if g["suppressed"]
+        }
+    _suppress_quotas(shown.get("quotas", []), hidden_categories, threshold)
+    return shown
+
+
+def _suppress_unplaced(characteristic: dict[str, Any], threshold: int) -> None:
+    """Small counts of answers that were not placed can be as telling as a group's.
+
+    "Non-binary (2)" under a sex question says two people are non-binary. When any
+    such count is small, the breakdown of unplaced answers is withheld and only
+    their total (``n_unknown``) stays; the answers are still named.
+    """
+    items = characteristic.get("unplaceable", [])
+    parts = [characteristic.get("n_broad_only", 0), characteristic.get("n_unplaceable", 0)]
+    small = [c for c in [*parts, *(i["count"] for i in items)] if c and 0 < c < threshold]
+    if not small:
+        return
+    for key in ("n_blank", "n_declined", "n_broad_only", "n_unplaceable"):
+        if key in characteristic:
+            characteristic[key] = None
+    for item in items:
+        item["count"] = None
+
+
+def _largest_possible(
+    group: dict[str, Any], n_known: int, threshold: int, under_threshold: float
+) -> int:
+    """The largest count a reader could think a hidden small cell holds."""
+    if group["status"] in ("under", "possible_under"):
+        # Under means count < under_threshold × π × n.
+        bound = under_threshold * group["population_share"] * n_known
+        return int(max(0, min(threshold - 1, math.ceil(bound) - 1)))
+    return threshold - 1
+
+
+def _shown_status(group: dict[str, Any], small: bool, largest: int) -> str:
+    """The status a hidden group may show without narrowing its count further."""
+    status = str(group["status"])
+    if status in _COUNT_FREE_STATUSES:
+        return status
+    if small and status in ("under", "possible_under") and largest >= 1:
+        return FEW_UNDER
+    return WITHHELD
+
+
+def _suppress_quotas(
+    quotas: list[dict[str, Any]], hidden_categories: dict[str, set[str]], threshold: int
+) -> None:
+    by_characteristic: dict[str, list[dict[str, Any]]] = {}
+    for quota in quotas:
+        by_characteristic.setdefault(column_key(quota["characteristic"]), []).append(quota)
+    for key, group in by_characteristic.items():
+        linked = hidden_categories.get(key, set())
+        primary, secondary = hidden_indices([q["count"] for q in group], threshold)
+        hidden = primary | secondary
+        hidden |= {i for i, q in enumerate(group) if normalise(q["category"]) in linked}
+        if len(hidden) == 1:
+            others = [(q["count"], i) for i, q in enumerate(group) if i not in hidden]
+            if others:
+                hidden.add(min(others)[1])
+        if hidden:
+            hidden |= {i for i, q in enumerate(group) if q["count"] == 0}
+        for i, quota in enumerate(group):
+            quota["suppressed"] = i in hidden
+            if i in hidden:
+                quota["count"] = quota["met"] = quota["gap"] = None
+
+
+def suppress_review(review: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """A copy of a review dictionary (``ReviewResult.to_dict``) with small counts hidden.
+
+    Each event's groups are hidden exactly as that event's own report hides
+    them (``suppress_small_counts`` on what the store kept, with the same
+    threshold). A pooled count (the whole period's, and each trend period's)
+    is shown only when **every** event it adds up showed its count for that
+    group in its own report; otherwise it is withheld, with everything derived
+    from it (ratio, interval, p-values and a status that depends on the count).
+    Likewise a pooled table's answer counts (``n_known``, ``n_unknown``) are
+    shown only when every event showed its own, and a pooled expected count only
+    when every event's ``n_known`` behind it was shown.
+
+    So every number a shared review shows is a sum (or a function of sums) of
+    numbers the events' own reports already show: no differencing between
+    events, periods and the pooled table, and no bounding by "fewer than 5",
+    can reveal more than those reports do. A withheld pooled count says nothing
+    about its size (``hidden_reason`` is ``"withheld"``, never ``"small"``).
+    Groups gain ``suppressed`` and ``hidden_reason``.
+    """
+    shown = copy.deepcopy(review)
+    if threshold <= 1:
+        for table in _review_tables(shown):
+            for group in table["groups"]:
+                group["suppressed"] = False
+                group["hidden_reason"] = None
+        return shown
+    # (event id, characteristic, category) whose count the event's own report shows,
+    # and (event id, characteristic) whose answer counts it shows.
+    published_counts: set[tuple[int, str, str]] = set()
+    published_totals: set[tuple[int, str]] = set()
+    for event in shown["events"]:
+        own = suppress_small_counts(
+            {
+                "settings": event.get("settings") or {},
+                "characteristics": event["characteristics"],
+            },
+            threshold,
+        )
+        for characteristic in own["characteristics"]:
+            # The store does not keep the unplaced answers' breakdown the audit uses to
+            # decide whether these may be shown, so a review never shows them.
+            characteristic["n_blank"] = characteristic["n_declined"] = None
+            characteristic.pop("statistics_withheld", None)
+            characteristic.pop("dissimilarity_index", None)
+            characteristic.pop("chi_square", None)
+            characteristic.pop("unknown_rate", None)
+            name = characteristic["name"]
+            if characteristic["n_known"] is not None:
+                published_totals.add((event["id"], name))
+            for group in characteristic["groups"]:
+                if not group["suppressed"]:
+                    published_counts.add((event["id"], name, group["category"]))
+        event["characteristics"] = own["characteristics"]
+
+    _withhold_pooled(shown["pooled"], shown["events"], published_counts, published_totals)
+    for period in shown["trend"]:
+        members = [e for e in shown["events"] if period["start"] <= e["date"] <= period["end"]]
+        _withhold_pooled(period["characteristics"], members, published_counts, published_totals)
+    return shown
+
+
+def _review_tables(review: dict[str, Any]) -> list[dict[str, Any]]:
+    tables = list(review["pooled"])
+    tables += [c for period in review["trend"] for c in period["characteristics"]]
+    tables += [c for event in review["events"] for c in event["characteristics"]]
+    return tables
+
+
+def _withhold_pooled(
+    characteristics: list[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    published_counts: set[tuple[int, str, str]],
+    published_totals: set[tuple[int, str]],
+) -> None:
+    """Hide each pooled figure that is not a sum of figures the events' reports show."""
+    for characteristic in characteristics:
+        name = characteristic["name"]
+        audited = [e for e in events if any(c["name"] == name for c in e["characteristics"])]
+        totals_shown = all((e["id"], name) in published_totals for e in audited)
+        if not totals_shown:
+            characteristic["n_known"] = characteristic["n_unknown"] = None
+        for group in characteristic["groups"]:
+            category = group["category"]
+            contributors = [
+                e
+                for e in audited
+                for c in e["characteristics"]
+                if c["name"] == name and any(g["category"] == category for g in c["groups"])
+            ]
+            shown = all((e["id"], name, category) in published_counts for e in contributors)
+            group["suppressed"] = not shown
+            group["hidden_reason"] = None if shown else WITHHELD
+            if shown:
+                continue
+            expected_shown = all((e["id"], name) in published_totals for e in contributors)
+            if not (expected_shown and group["status"] in _COUNT_FREE_STATUSES):
+                group["status"] = WITHHELD
+            for key in _HIDDEN_WITH_COUNT:
+                if key in group:
+                    group[key] = None
+            if not expected_shown:
+                group["expected_count"] = None
+
+
+def hidden_groups(result: AuditResult, suppress_below: int) -> frozenset[tuple[str, str]]:
+    """(characteristic, category) of groups whose figures the report hides.
+
+    The same rules as the report (:func:`suppress_small_counts`), so a
+    recommendation never gives away a count the report's tables withhold.
+    """
+    if suppress_below <= 1:
+        return frozenset()
+    shown = suppress_small_counts(result.to_dict(), suppress_below)
+    return frozenset(
+        (characteristic["name"], group["category"])
+        for characteristic in shown["characteristics"]
+        for group in characteristic["groups"]
+        if group.get("suppressed")
+    )

@@ -1,0 +1,135 @@
+"""Measures of how far a characteristic's participants are from the population.
+
+The representation ratio, the shortfall in people, Duncan's dissimilarity index and
+the chi-square goodness-of-fit test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from inclusion_audit.stats.special import check_count, gammaincc
+
+_SHORTFALL_TOLERANCE = 1e-9
+
+
+def representation_ratio(share: float, population_share: float) -> float:
+    """Representation ratio ``RR = p̂ / π``.
+
+    1 means the group's share among participants equals its share of the
+    population; 0.5 means it took part at half its population share.
+
+    >>> representation_ratio(0.10, 0.20)
+    0.5
+    """
+    if population_share <= 0:
+        raise ValueError("the representation ratio needs a population share above 0")
+    return share / population_share
+
+
+def chi_square_goodness_of_fit(
+    observed: Sequence[float], population_shares: Sequence[float]
+) -> tuple[float, int, float]:
+    """Pearson's chi-square goodness-of-fit test against census shares.
+
+    Formula, with ``E_k = n · π_k`` and ``K`` categories::
+
+        X² = Σ_k (O_k − E_k)² / E_k,   df = K − 1,   p = P(χ²_df ≥ X²)
+
+    Shares are renormalised to sum to 1. Every share must be above 0 (a
+    category nobody in the population belongs to has no expected count).
+    Returns ``(statistic, df, p_value)``.
+
+    >>> stat, df, p = chi_square_goodness_of_fit([30, 10], [0.5, 0.5])
+    >>> stat, df, round(p, 6)
+    (10.0, 1, 0.001565)
+    """
+    if len(observed) != len(population_shares):
+        raise ValueError("observed counts and population shares differ in length")
+    if len(observed) < 2:
+        raise ValueError("the chi-square test needs at least two categories")
+    total_share = math.fsum(population_shares)
+    if any(s <= 0 for s in population_shares) or total_share <= 0:
+        raise ValueError("every population share must be above 0")
+    n = math.fsum(observed)
+    if n <= 0:
+        raise ValueError("the chi-square test needs at least one participant")
+    statistic = 0.0
+    for o, share in zip(observed, population_shares, strict=True):
+        e = n * share / total_share
+        statistic += (o - e) ** 2 / e
+    df = len(observed) - 1
+    return statistic, df, chi_square_sf(statistic, df)
+
+
+def chi_square_sf(statistic: float, df: int) -> float:
+    """Upper tail of the chi-square distribution, ``Q(df/2, X²/2)``.
+
+    ``Q`` is the regularised upper incomplete gamma function.
+
+    >>> round(chi_square_sf(3.841459, 1), 6)
+    0.05
+    """
+    if df < 1:
+        raise ValueError("degrees of freedom must be at least 1")
+    if statistic <= 0:
+        return 1.0
+    return gammaincc(df / 2, statistic / 2)
+
+
+def dissimilarity_index(shares: Sequence[float], population_shares: Sequence[float]) -> float:
+    """Duncan's dissimilarity index ``D = ½ Σ_k |p̂_k − π_k|``.
+
+    The share of participants who would have to belong to another group for
+    the participants to mirror the population: 0 is identical, 1 disjoint.
+    Population shares are renormalised to sum to 1.
+
+    >>> round(dissimilarity_index([0.7, 0.3], [0.5, 0.5]), 6)
+    0.2
+    """
+    if len(shares) != len(population_shares):
+        raise ValueError("participant and population shares differ in length")
+    total = math.fsum(population_shares)
+    if total <= 0:
+        raise ValueError("population shares must sum to more than 0")
+    return 0.5 * math.fsum(
+        abs(s - ps / total) for s, ps in zip(shares, population_shares, strict=True)
+    )
+
+
+def shortfall(count: int, n: int, population_share: float, threshold: float) -> int:
+    """How many more participants from a group lift its ratio to ``threshold``.
+
+    Adding ``m`` participants from the group gives a share ``(x + m)/(n + m)``.
+    The smallest whole ``m`` with ``(x + m)/(n + m) ≥ t·π`` is::
+
+        m = ⌈(t·π·n − x) / (1 − t·π)⌉,  or 0 when the group already meets it.
+
+    Worked example: 6 of 100 participants are aged 25-34 against a population
+    share of 20%; to reach a ratio of 0.8 (a 16% share) needs 12 more people,
+    since 18/112 = 16.07% while 17/111 = 15.3%.
+
+    >>> shortfall(6, 100, 0.20, 0.8)
+    12
+    >>> shortfall(800, 10_000, 0.10, 0.8)  # exactly at the threshold
+    0
+    """
+    check_count(count, n)
+    target = threshold * population_share
+    if target >= 1:
+        raise ValueError("threshold × population share must be below 1 to be reachable")
+
+    def enough(m: int) -> bool:
+        # A relative tolerance keeps a group exactly at the threshold from needing one
+        # more person because 0.8 × 0.1 is not exactly 0.08 in floating point.
+        return count + m >= target * (n + m) * (1 - _SHORTFALL_TOLERANCE)
+
+    if enough(0):
+        return 0
+    m = max(0, math.ceil((target * n - count) / (1 - target)))
+    while m > 0 and enough(m - 1):
+        m -= 1
+    while not enough(m):
+        m += 1
+    return m

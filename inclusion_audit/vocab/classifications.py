@@ -1,0 +1,352 @@
+"""Placing answers: where an answer belongs among a reference's categories.
+
+Real registers are form exports. Their headers are question texts ("Q5. What is
+your ethnic group? (optional)") and their answers come in many wordings: 2011-style
+GSS labels, NHS codes, "White British", "Rather not say". This module turns both
+into the exact ONS categories, using curated knowledge kept as data in
+``vocab/data/`` so that reviewers can audit every mapping and its source
+(:mod:`.knowledge` loads and checks it, :mod:`.columns` recognises headers):
+
+- ``classifications.toml``: for each characteristic, the ONS labels, codes and
+  hierarchy (the 19 detailed ethnic groups within the 5 high-level ones, the 9
+  tenure categories within the 5 of the persons table, ...);
+- ``synonyms.toml``: answer wordings and the ONS label each one means, answers
+  that cannot be placed (with the reason), and "prefer not to say" wordings;
+- ``columns.toml``: ordered rules that recognise a column from its header.
+
+Nothing is fuzzy-matched. Answers are compared exactly after a fixed folding
+(:func:`answer_key`), because a near-miss guess would silently put people in the
+wrong group. An answer goes to the most detailed category that can be defended,
+else to the broader group it names, else it is reported as unplaceable; anything
+the knowledge does not cover is "unknown", so the caller can stop and ask.
+
+The functions are pure; the knowledge is loaded once, on first use, from the
+index ``scripts/build_reference_data.py`` prebuilds from these files
+(``reference_data/answer_knowledge.json``), or from the files themselves when
+they have changed since.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+from inclusion_audit.vocab.answer_keys import answer_key
+from inclusion_audit.vocab.folding import DECLINED_ANSWERS, normalise
+from inclusion_audit.vocab.knowledge import (
+    ANY_CHARACTERISTIC,
+    CategoryTree,
+    CharacteristicKnowledge,
+    SynonymTarget,
+    current_index,
+    make_tree,
+)
+
+__all__ = [
+    "BROADER_CHARACTERISTIC",
+    "PLACEMENT_KINDS",
+    "REFERENCE_CHARACTERISTIC",
+    "Placement",
+    "closest_categories",
+    "parse_age_span",
+    "place_answer",
+    "synonyms_for",
+]
+
+
+PLACEMENT_KINDS = ("category", "broad_only", "declined", "blank", "unplaceable", "unknown")
+
+
+# A characteristic audited against another's reference: "Are you trans?" answers
+# are placed in the gender identity categories (with Yes/No the other way round).
+REFERENCE_CHARACTERISTIC: Mapping[str, str] = {"trans_status": "gender_identity"}
+
+
+# The coarser reference characteristic to audit when answers fit only broad groups:
+# place the same answers again with that characteristic's categories.
+BROADER_CHARACTERISTIC: Mapping[str, str] = {
+    "ethnic_group": "ethnic_group_broad",
+    "unpaid_care": "unpaid_care_broad",
+    "tenure": "tenure_persons",
+}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one answer belongs among a reference's categories.
+
+    ``kind`` is one of :data:`PLACEMENT_KINDS`. ``category`` is the reference's own
+    label when kind is "category". ``broad`` is the top-level ONS group the answer
+    belongs to (for ethnic group, an ``ethnic_group_broad`` label), when known.
+    ``note`` explains an unplaceable or broad-only answer, and is set on a
+    "category" placement only when the mapping is an approximation.
+    """
+
+    kind: str
+    category: str | None = None
+    broad: str | None = None
+    note: str | None = None
+
+
+_YEARS = r"(?:\s*(?:years?|yrs?)(?:\s*old)?)?"
+
+
+_AGED = r"(?:aged?\s+|ages\s+)?"
+
+
+_AGE_YEARS = re.compile(rf"^(\d{{1,3}})(?:\.0+)?{_YEARS}$")
+
+
+_AGE_RANGE = re.compile(rf"^{_AGED}(\d{{1,3}})\s*(?:-|to)\s*(\d{{1,3}}){_YEARS}$")
+
+
+_AGE_OPEN = re.compile(
+    rf"^{_AGED}(\d{{1,3}})\s*(?:years?\s+|yrs?\s+)?"
+    rf"(?:\+|plus|and over|or over|and above|or above|and older|or older){_YEARS}$"
+)
+
+
+_AGE_UNDER = re.compile(rf"^{_AGED}(?:under|below|less than|younger than)\s+(\d{{1,3}})s?{_YEARS}$")
+
+
+_AGE_AND_UNDER = re.compile(
+    rf"^{_AGED}(\d{{1,3}})\s*(?:years?\s+|yrs?\s+)?"
+    rf"(?:and under|or under|and below|or below|and younger|or younger){_YEARS}$"
+)
+
+
+_MAX_AGE = 120
+
+
+def parse_age_span(text: str) -> tuple[int, int | None] | None:
+    """An age or age band as inclusive ``(low, high)``; ``high`` None is open-ended.
+
+    Accepts whole years and bands as forms and ONS write them, with any dash:
+
+    >>> [parse_age_span(t) for t in ("34", "18–24", "Aged 25 to 34 years", "75+")]
+    [(34, 34), (18, 24), (25, 34), (75, None)]
+    >>> [parse_age_span(t) for t in ("Under 18", "Aged 15 years and under", "Female")]
+    [(0, 17), (0, 15), None]
+    """
+    key = normalise(text)
+    if match := _AGE_YEARS.match(key):
+        age = int(match[1])
+        return (age, age) if age <= _MAX_AGE else None
+    if match := _AGE_RANGE.match(key):
+        low, high = int(match[1]), int(match[2])
+        return (low, high) if low <= high <= _MAX_AGE else None
+    if match := _AGE_OPEN.match(key):
+        return (int(match[1]), None) if int(match[1]) <= _MAX_AGE else None
+    if match := _AGE_UNDER.match(key):
+        limit = int(match[1])
+        return (0, limit - 1) if 0 < limit <= _MAX_AGE else None
+    if match := _AGE_AND_UNDER.match(key):
+        return (0, int(match[1])) if int(match[1]) <= _MAX_AGE else None
+    return None
+
+
+def _within(inner: tuple[int, int | None], outer: tuple[int, int | None]) -> bool:
+    if inner[0] < outer[0]:
+        return False
+    if outer[1] is None:
+        return True
+    return inner[1] is not None and inner[1] <= outer[1]
+
+
+def _overlaps(first: tuple[int, int | None], second: tuple[int, int | None]) -> bool:
+    first_high = first[1] if first[1] is not None else _MAX_AGE
+    second_high = second[1] if second[1] is not None else _MAX_AGE
+    return first[0] <= second_high and second[0] <= first_high
+
+
+def _span_text(span: tuple[int, int | None]) -> str:
+    low, high = span
+    if high is None:
+        return f"{low}+"
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def _place_age(answer: str, categories: Sequence[str]) -> Placement | None:
+    """An age answer placed in age-band categories; None when either is not an age.
+
+    A band goes to the category with the same range, or to the one that contains
+    it ("18-24" is inside "Aged 16 to 24 years"); a band that straddles categories
+    is unplaceable, because splitting it would be a guess.
+    """
+    bands = [(category, parse_age_span(category)) for category in categories]
+    span = parse_age_span(answer)
+    if span is None or not bands or any(band is None for _, band in bands):
+        return None
+    spans = [(category, band) for category, band in bands if band is not None]
+    for category, band in spans:
+        if band == span:
+            return Placement("category", category)
+    for category, band in spans:
+        if _within(span, band):
+            return Placement("category", category)
+    touching = [category for category, band in spans if _overlaps(span, band)]
+    if touching:
+        listed = ", ".join(f"'{c}'" for c in touching)
+        note = (
+            f"'{answer}' (ages {_span_text(span)}) spans several reference age bands "
+            f"({listed}), so it cannot be placed in one."
+        )
+    else:
+        note = f"'{answer}' (ages {_span_text(span)}) is outside every reference age band."
+    return Placement("unplaceable", note=note)
+
+
+@cache
+def knowledge_table() -> Mapping[str, CharacteristicKnowledge]:
+    """Knowledge for every characteristic the data files cover, from the index, once."""
+    index = current_index()
+    common = frozenset(index["declined"])
+    knowledge = {
+        name: CharacteristicKnowledge(
+            make_tree(entry["tree"]),
+            {
+                key: SynonymTarget(label, entry["notes"].get(key))
+                for key, label in entry["synonyms"].items()
+            },
+            entry["unplaceable"],
+            common | frozenset(entry["declined"]),
+        )
+        for name, entry in index["knowledge"].items()
+    }
+    knowledge[ANY_CHARACTERISTIC] = CharacteristicKnowledge(declined=common)
+    for alias, canonical in index["aliases"].items():
+        knowledge[alias] = knowledge[canonical]
+    return knowledge
+
+
+def _knowledge(characteristic: str) -> CharacteristicKnowledge:
+    table = knowledge_table()
+    found = table.get(characteristic)
+    if found is not None:
+        return found
+    # A characteristic the data does not cover (a custom question) still knows
+    # "prefer not to say", but nothing else: its answers must match exactly.
+    return CharacteristicKnowledge(declined=table[ANY_CHARACTERISTIC].declined)
+
+
+def place_answer(characteristic: str, answer: str | None, categories: Sequence[str]) -> Placement:
+    """Place one answer among a reference's categories, or say why it cannot be.
+
+    ``categories`` are the reference's categories for the characteristic: usually
+    the exact ONS labels, at whatever level the reference uses (19 ethnic groups
+    or 5), or a user's own labels. In order:
+
+    1. blank → "blank"; a "prefer not to say"-style answer → "declined";
+    2. the answer is one of ``categories`` once folded → "category";
+    3. an age or age band with age-band categories → the band with the same range
+       or the one containing it;
+    4. a curated synonym → its ONS label if it is among ``categories``, else the
+       nearest coarser label that is ("Pan" → "All other sexual orientations"
+       when the reference has no "Pansexual"); if the answer only names a group
+       that the reference splits further ("Mixed race" against 19 ethnic groups,
+       "Homeowner" against owned outright / with a mortgage) → "broad_only";
+    5. a curated unplaceable answer ("BAME", a bare "Other" for ethnic group) →
+       "unplaceable" with the reason;
+    6. anything else → "unknown": the caller must stop and ask for a mapping.
+
+    >>> groups = ["Straight or Heterosexual", "Gay or Lesbian", "Bisexual",
+    ...           "All other sexual orientations"]
+    >>> place_answer("sexual_orientation", "Pan", groups).category
+    'All other sexual orientations'
+    """
+    if answer is None or not answer.strip():
+        return Placement("blank")
+    knowledge = _knowledge(characteristic)
+    key = answer_key(answer)
+    if key in knowledge.declined or normalise(answer) in DECLINED_ANSWERS:
+        return Placement("declined")
+    by_key = _category_keys(tuple(categories))
+    tree = knowledge.tree
+    if key in by_key:
+        # The reference's own label: its top-level group is known when the label (or
+        # a synonym spelled like it) is in the classification.
+        known = knowledge.synonyms.get(key)
+        return Placement("category", by_key[key], tree.root(known.label) if known else None)
+    if (age := _place_age(answer, categories)) is not None:
+        return age
+    target = knowledge.synonyms.get(key)
+    if target is not None:
+        return _resolve(tree, answer, target, by_key)
+    if key in knowledge.unplaceable:
+        return Placement("unplaceable", note=knowledge.unplaceable[key])
+    return Placement("unknown")
+
+
+@lru_cache(maxsize=256)
+def _category_keys(categories: tuple[str, ...]) -> Mapping[str, str]:
+    """Folded key → category, cached because an audit places many answers per list.
+
+    Of two categories that fold alike the first wins; ``harmonise.check_categories``
+    reports such a reference as an error before this matters.
+    """
+    by_key: dict[str, str] = {}
+    for category in categories:
+        by_key.setdefault(answer_key(category), category)
+    return by_key
+
+
+def _resolve(
+    tree: CategoryTree, answer: str, target: SynonymTarget, by_key: Mapping[str, str]
+) -> Placement:
+    """Place a synonym's ONS label at the level the reference's categories use."""
+    for label in [target.label, *tree.ancestors(target.label)]:
+        category = by_key.get(answer_key(label))
+        if category is not None:
+            return Placement("category", category, tree.root(target.label), target.note)
+    inside = [by_key[k] for k in map(answer_key, tree.descendants(target.label)) if k in by_key]
+    if inside:
+        note = (
+            f"'{answer}' names only the group '{target.label}', which the reference splits "
+            f"into {len(inside)} categories; the answer does not say which."
+        )
+        if target.note:
+            note = f"{note} {target.note}"
+        return Placement("broad_only", None, tree.root(target.label), note)
+    return Placement(
+        "unknown",
+        note=f"'{answer}' usually means '{target.label}', which is not among the "
+        "reference's categories.",
+    )
+
+
+def closest_categories(answer: str, categories: Sequence[str], limit: int = 3) -> list[str]:
+    """Categories that look like an answer, best first, for a "did you mean" message.
+
+    This is the one place similarity is used, and only to suggest: the result is
+    shown to the user, never applied. Each category is compared whole and by its
+    part after the last ':' ("Chineese" is close to "...: Chinese").
+
+    >>> closest_categories("Chineese", ["Asian, Asian British or Asian Welsh: Chinese", "White"])
+    ['Asian, Asian British or Asian Welsh: Chinese']
+    """
+    key = answer_key(answer)
+    scored = []
+    for index, category in enumerate(categories):
+        folded = answer_key(category)
+        tail = folded.rsplit(": ", 1)[-1]
+        score = max(
+            difflib.SequenceMatcher(None, key, folded).ratio(),
+            difflib.SequenceMatcher(None, key, tail).ratio(),
+        )
+        if score >= 0.5:
+            scored.append((-score, index, category))
+    return [category for _, _, category in sorted(scored)[: max(limit, 0)]]
+
+
+def synonyms_for(characteristic: str) -> dict[str, str]:
+    """Every folded answer the knowledge maps, and the ONS label it means.
+
+    Includes the ONS labels themselves and, for ethnic group, every heading and
+    option combination. Labels may be coarser than a reference's categories
+    ("Mixed or Multiple ethnic groups"); :func:`place_answer` decides the level.
+    Unplaceable and declined answers are not included.
+    """
+    return {key: t.label for key, t in _knowledge(characteristic).synonyms.items()}

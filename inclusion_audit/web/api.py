@@ -1,0 +1,167 @@
+"""The JSON API for systems: ``/api/audit``, ``/api/check``, ``/api/areas``, ``/api/health``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from inclusion_audit import __version__
+from inclusion_audit.config import DEFAULT_THRESHOLD
+from inclusion_audit.errors import InputError
+from inclusion_audit.ingest.readers import CSV_SUFFIXES
+from inclusion_audit.web.audits import (
+    audit_uploads,
+    failure,
+    report_response,
+)
+from inclusion_audit.web.forms import AuditForm
+from inclusion_audit.web.settings import ServiceSettings, service_settings
+from inclusion_audit.web.uploads import (
+    REGISTER_SUFFIXES,
+    UploadError,
+    request_uploads,
+)
+
+router = APIRouter()
+
+
+@router.post("/api/audit", tags=["audit"])
+async def audit_api(
+    settings: Annotated[ServiceSettings, Depends(service_settings)],
+    register_file: Annotated[
+        UploadFile, File(alias="register", description="The participant register.")
+    ],
+    area: Annotated[
+        list[str] | None, Form(description="Census 2021 area code or name; repeat.")
+    ] = None,
+    eligible_age: Annotated[str, Form(description="e.g. 16+, 18+, 16-24.")] = "",
+    reference: Annotated[
+        UploadFile | None, File(description="characteristic,category,count")
+    ] = None,
+    targets: Annotated[UploadFile | None, File(description="Quotas: category,name,min,max")] = None,
+    mapping: Annotated[UploadFile | None, File(description="Mapping file (.toml)")] = None,
+    partners: Annotated[UploadFile | None, File(description="Partners CSV")] = None,
+    event: Annotated[
+        UploadFile | None, File(description="Event details (.yaml/.toml/.json)")
+    ] = None,
+    title: Annotated[str, Form()] = "",
+    report_format: Annotated[
+        str, Query(alias="format", description="json, html, md, pdf or csv")
+    ] = "json",
+    suppress_below: Annotated[int, Query(ge=0)] = DEFAULT_THRESHOLD,
+    internal: Annotated[bool, Query()] = False,
+) -> Response:
+    """Audit a register; the result as JSON (exact counts) or a report."""
+    form = AuditForm(
+        area=";".join(area or []),
+        eligible_age=eligible_age,
+        title=title,
+        report_format=report_format,
+        suppress_below=str(suppress_below),
+        internal=internal,
+    )
+    files = {
+        "register": register_file,
+        "reference": reference,
+        "targets": targets,
+        "mapping": mapping,
+        "partners": partners,
+        "event": event,
+    }
+    with request_uploads(settings.max_upload_mb) as uploads:
+        try:
+            body, file_format = await audit_uploads(uploads, files, form)
+        except Exception as error:
+            message, status = failure(error, uploads)
+            return JSONResponse({"error": message}, status_code=status)
+    return report_response(body, file_format, inline=True)
+
+
+@router.post("/api/check", tags=["check"])
+async def check_api(
+    settings: Annotated[ServiceSettings, Depends(service_settings)],
+    register_file: Annotated[
+        UploadFile, File(alias="register", description="The participant register.")
+    ],
+    area: Annotated[list[str] | None, Form()] = None,
+    eligible_age: Annotated[str, Form()] = "",
+    reference: Annotated[UploadFile | None, File()] = None,
+    mapping: Annotated[UploadFile | None, File()] = None,
+    require: Annotated[list[str] | None, Form()] = None,
+    min_rows: Annotated[int, Form()] = 1,
+    max_unknown: Annotated[float | None, Form()] = None,
+    id_column: Annotated[str, Form()] = "",
+    event_column: Annotated[str, Form()] = "",
+) -> JSONResponse:
+    """Check a register is fit to audit, with Great Expectations (``check``'s JSON)."""
+    from inclusion_audit.check.suite import CheckRules, check_register, split_names
+    from inclusion_audit.ingest.mapping import read_mapping
+    from inclusion_audit.ingest.readers import read_table
+    from inclusion_audit.reference.sources import ENGLAND_AND_WALES, choose_reference
+
+    with request_uploads(settings.max_upload_mb) as uploads:
+        try:
+            register_path = await uploads.save("register", register_file, REGISTER_SUFFIXES)
+            if register_path is None:
+                raise UploadError("choose a register file to check.")
+            reference_path = await uploads.save("reference", reference, CSV_SUFFIXES)
+            mapping_path = await uploads.save("mapping", mapping, frozenset({".toml"}))
+            areas = [a for a in (area or []) if a.strip()]
+            if not areas and reference_path is None:
+                areas = [ENGLAND_AND_WALES]  # as on the command line
+            rules = CheckRules(
+                min_rows=min_rows,
+                required=split_names(require or []),
+                max_unknown=max_unknown,
+                id_column=id_column or None,
+                event_column=event_column or None,
+            )
+
+            def run() -> Any:
+                source, _ = choose_reference(areas, eligible_age.strip() or None, reference_path)
+                return check_register(
+                    read_table(register_path),
+                    source,
+                    rules,
+                    mapping=read_mapping(mapping_path) if mapping_path else None,
+                )
+
+            result = await run_in_threadpool(run)
+        except Exception as error:
+            message, status = failure(error, uploads)
+            return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse(result.to_dict())
+
+
+@router.get("/api/areas", tags=["reference"])
+def areas_api(
+    area_type: Annotated[
+        list[str] | None,
+        Query(alias="type", description="ltla, region, country, ward, lgd, ltla23"),
+    ] = None,
+) -> JSONResponse:
+    """Every Census area the service knows, with its code, type and population."""
+    from inclusion_audit.reference import census
+
+    try:
+        found = census.list_areas(area_type or None)
+    except InputError as error:
+        return JSONResponse({"error": str(error)}, status_code=400)
+    return JSONResponse(
+        [
+            {"code": a.code, "name": a.name, "type": a.type, "population": a.population}
+            for a in found
+        ]
+    )
+
+
+@router.get("/api/health", tags=["service"])
+def health() -> dict[str, str]:
+    """Liveness for a load balancer: the version, and that reference data loads."""
+    from inclusion_audit.reference import census
+
+    census.reference_manifest()
+    return {"status": "ok", "version": __version__}

@@ -1,0 +1,145 @@
+"""Running an audit for a request, and turning its outcome into a report or one clear error."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from pathlib import Path
+
+from fastapi import UploadFile
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from inclusion_audit.config import DEFAULT_THRESHOLD
+from inclusion_audit.errors import InputError
+from inclusion_audit.ingest.readers import CSV_SUFFIXES
+from inclusion_audit.web.forms import AuditForm
+from inclusion_audit.web.uploads import REGISTER_SUFFIXES, UploadError, Uploads, UploadTooLargeError
+
+logger = logging.getLogger("inclusion_audit.web")
+
+
+_MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+    "md": "text/markdown; charset=utf-8",
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+# WeasyPrint is not documented as thread-safe; PDFs are rare enough to take turns.
+_PDF_LOCK = threading.Lock()
+
+
+async def audit_uploads(
+    uploads: Uploads, files: dict[str, UploadFile | None], form: AuditForm
+) -> tuple[bytes, str]:
+    """Save the uploads, then audit and render in a worker thread; the report and its format.
+
+    The audit is CPU-bound: run on the event loop it would hold every other request
+    of the worker until it finished. polars and WeasyPrint release the GIL, so
+    threads do overlap.
+    """
+    from inclusion_audit.report.render import FORMATS
+
+    if form.report_format not in FORMATS:
+        raise UploadError(
+            f"the report format {form.report_format!r} is not one of {', '.join(FORMATS)}."
+        )
+    register = await uploads.save("register", files["register"], REGISTER_SUFFIXES)
+    if register is None:
+        raise UploadError("choose a register file: the participant list exported from your form.")
+    saved = {
+        "register": register,
+        "reference": await uploads.save("reference", files.get("reference"), CSV_SUFFIXES),
+        "targets": await uploads.save("targets", files.get("targets"), CSV_SUFFIXES),
+        "mapping": await uploads.save("mapping", files.get("mapping"), frozenset({".toml"})),
+        "partners": await uploads.save("partners", files.get("partners"), CSV_SUFFIXES),
+        "event": await uploads.save(
+            "event", files.get("event"), frozenset({".yaml", ".yml", ".toml", ".json"})
+        ),
+    }
+    body = await run_in_threadpool(_audit_saved, saved, form)
+    return body, form.report_format
+
+
+def _audit_saved(saved: dict[str, Path | None], form: AuditForm) -> bytes:
+    from inclusion_audit.action.event import EventDetails, load_event, parse_event
+    from inclusion_audit.action.recommendations import load_partners
+    from inclusion_audit.audit import run_audit
+    from inclusion_audit.ingest.mapping import read_mapping
+    from inclusion_audit.ingest.readers import read_table
+    from inclusion_audit.reference.sources import choose_reference
+    from inclusion_audit.report.render import RenderOptions, render_formats
+
+    threshold = parse_threshold(form.suppress_below)
+    register, mapping, partners = saved["register"], saved["mapping"], saved["partners"]
+    assert register is not None
+    areas = [a.strip() for a in form.area.split(";") if a.strip()]
+    source, quotas = choose_reference(
+        areas, form.eligible_age.strip() or None, saved["reference"], saved["targets"]
+    )
+    event: EventDetails | None = None
+    if saved["event"] is not None:
+        event = load_event(saved["event"])
+    elif (details := form.event_details()) is not None:
+        event = parse_event(details, "(the event details on the form)")
+    result = run_audit(
+        read_table(register),
+        source,
+        quotas=quotas,
+        mapping=read_mapping(mapping) if mapping else None,
+        event=event,
+        partners=load_partners(partners) if partners else [],
+        suppress_below=0 if form.internal else threshold,
+    )
+    title = form.title.strip() or (event.title if event is not None and event.title else None)
+    options = RenderOptions(title=title, suppress_below=threshold, internal=form.internal)
+    if form.report_format == "pdf":
+        with _PDF_LOCK:
+            return render_formats(result, ["pdf"], options)["pdf"]
+    return render_formats(result, [form.report_format], options)[form.report_format]
+
+
+INTERNAL_ERROR = (
+    "Something went wrong on our side: this is a bug in inclusion-audit, not a problem with "
+    "your file. Nothing was kept. Please report what you did to the service's administrator."
+)
+
+
+def failure(error: Exception, uploads: Uploads) -> tuple[str, int]:
+    """What to tell the user about a failed request, and its HTTP status.
+
+    Bad input gets the library's message (400, or 413 for an upload over the
+    limit). A bug is logged by where it happened, never by its message, which
+    could quote the upload, and the user is told it is not their file's fault.
+    """
+    if isinstance(error, InputError):
+        return uploads.tidy(str(error)), 413 if isinstance(error, UploadTooLargeError) else 400
+    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}" if frame else "?"
+    logger.error("internal error: %s at %s", type(error).__name__, where)
+    return INTERNAL_ERROR, 500
+
+
+def parse_threshold(raw: str) -> int:
+    try:
+        value = int(raw.strip() or DEFAULT_THRESHOLD)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise UploadError(
+            f"hide counts below {raw!r}: give a whole number, 0 or more (ONS practice: 10)."
+        )
+    return value
+
+
+def report_response(body: bytes, file_format: str, *, inline: bool) -> Response:
+    from inclusion_audit.report.render import FILE_NAMES
+
+    headers = {}
+    if not inline:
+        headers["Content-Disposition"] = f'attachment; filename="{FILE_NAMES[file_format]}"'
+    return Response(body, media_type=_MEDIA_TYPES[file_format], headers=headers)

@@ -1,0 +1,151 @@
+"""Disclosure control: nothing a reader could use to recover a small count."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inclusion_audit.report.disclosure import hidden_indices, suppress_small_counts
+
+THRESHOLD = 5
+
+
+def result_with(counts: list[int], shares: list[float], statuses: list[str]) -> dict:
+    n = sum(counts)
+    groups = [
+        {
+            "category": f"G{i}",
+            "count": c,
+            "share": c / n if n else None,
+            "ratio": 1.0,
+            "shortfall": 3,
+            "population_share": p,
+            "expected_count": n * p,
+            "status": s,
+        }
+        for i, (c, p, s) in enumerate(zip(counts, shares, statuses, strict=True))
+    ]
+    return {
+        "settings": {"under_threshold": 0.8},
+        "characteristics": [
+            {
+                "name": "sex",
+                "n_known": n,
+                "groups": groups,
+                "dissimilarity_index": 0.1,
+                "chi_square": {},
+            }
+        ],
+    }
+
+
+tables = st.integers(2, 5).flatmap(
+    lambda k: st.tuples(
+        st.lists(st.integers(0, 30), min_size=k, max_size=k),
+        st.lists(st.floats(0.05, 1), min_size=k, max_size=k),
+        st.lists(st.booleans(), min_size=k, max_size=k),
+        st.sampled_from([0.0, 5.0]),
+    )
+)
+
+
+def consistent_status(count: int, n: int, share: float, significant: bool, minimum: float) -> str:
+    """A status the audit could have given: the same rules as findings.classify."""
+    if n == 0 or n * share < minimum or n * share == 0:
+        return "insufficient_data"
+    ratio = count / n / share
+    if ratio < 0.8:
+        return "under" if significant else "possible_under"
+    if ratio > 1.25:
+        return "over" if significant else "possible_over"
+    return "ok"
+
+
+@given(tables)
+def test_no_hidden_count_can_be_pinned_down(case) -> None:
+    counts, weights, significant, minimum = case
+    shares = [w / sum(weights) for w in weights]
+    n_total = sum(counts)
+    statuses = [
+        consistent_status(c, n_total, p, s, minimum)
+        for c, p, s in zip(counts, shares, significant, strict=True)
+    ]
+    shown = suppress_small_counts(result_with(counts, shares, statuses), THRESHOLD)
+    characteristic = shown["characteristics"][0]
+    groups = characteristic["groups"]
+    n = characteristic["n_known"]
+    hidden = [i for i, g in enumerate(groups) if g["suppressed"]]
+    visible = [g["count"] for g in groups if not g["suppressed"]]
+    assert all(c == 0 or c >= THRESHOLD for c in visible)
+    if not hidden:
+        return
+    assert characteristic["dissimilarity_index"] is None and characteristic["chi_square"] is None
+    for i in hidden:
+        g = groups[i]
+        assert g["share"] is None and g["ratio"] is None and g["shortfall"] is None
+        assert g["status"] in ("few_under", "withheld", "insufficient_data")
+
+    # The attacker's view: visible counts, the total, "fewer than 5" (0 to 4; a few_under
+    # status narrows it) and "withheld" (anything). Every hidden cell must keep two
+    # possible values.
+    if characteristic["n_known"] is None:
+        return  # the total is withheld too: nothing to subtract from
+
+    small = [i for i in hidden if groups[i]["hidden_reason"] == "small"]
+
+    def possible(i: int) -> range:
+        g = groups[i]
+        if g["hidden_reason"] == "withheld":
+            return range(THRESHOLD, n + 1)
+        top = THRESHOLD - 1
+        if g["status"] == "few_under":
+            top = min(top, math.ceil(0.8 * shares[i] * n) - 1)
+        return range(0, top + 1)
+
+    remaining = n - sum(visible)
+    feasible = [
+        combo
+        for combo in itertools.product(*(possible(i) for i in hidden))
+        if sum(combo) == remaining
+        # something was hidden, so some small cell holds 1 to 4
+        and any(v > 0 for i, v in zip(hidden, combo, strict=True) if i in small)
+    ]
+    assert feasible, "the true counts must be among the possibilities"
+    for position in range(len(hidden)):
+        values = {combo[position] for combo in feasible}
+        assert len(values) >= 2, (counts, statuses, groups[hidden[position]])
+
+
+def test_hidden_indices_examples() -> None:
+    assert hidden_indices([2, 7, 30], 5) == ({0}, {1})
+    assert hidden_indices([1, 6, 5], 5) == ({0}, {1, 2})
+    assert hidden_indices([0, 0, 3], 5) == ({0, 1, 2}, set())
+    assert hidden_indices([4, 4, 20], 5) == ({0, 1}, {2})
+    assert hidden_indices([10, 20], 5) == (set(), set())
+
+
+def test_threshold_zero_shows_everything() -> None:
+    shown = suppress_small_counts(result_with([1, 2, 30], [0.2, 0.2, 0.6], ["ok"] * 3), 0)
+    assert [g["count"] for g in shown["characteristics"][0]["groups"]] == [1, 2, 30]
+
+
+def test_input_is_not_modified() -> None:
+    original = result_with([1, 30, 30], [0.2, 0.4, 0.4], ["ok"] * 3)
+    suppress_small_counts(original, 5)
+    assert original["characteristics"][0]["groups"][0]["count"] == 1
+
+
+def test_quotas_are_hidden_with_their_groups() -> None:
+    result = result_with([27, 3], [0.5, 0.5], ["ok", "under"])
+    result["quotas"] = [
+        {"characteristic": "Sex", "category": "female", "count": 27, "met": True, "gap": 0},
+        {"characteristic": "Sex", "category": "male", "count": 3, "met": True, "gap": 0},
+        {"characteristic": "age", "category": "16-24", "count": 2, "met": False, "gap": -3},
+        {"characteristic": "age", "category": "25+", "count": 28, "met": True, "gap": 0},
+    ]
+    quotas = suppress_small_counts(result, 5)["quotas"]
+    assert [q["suppressed"] for q in quotas] == [True, True, True, True]
+    assert all(q["count"] is None and q["met"] is None for q in quotas)
