@@ -21,8 +21,12 @@ Design notes:
   few per quarter, so WAL's concurrency buys nothing.
 * ``secure_delete`` is on, so a removed event's rows are overwritten, not left
   in free pages.
-* The schema is versioned in ``schema_migrations``; ``_MIGRATIONS`` lists every
-  step, and opening a store applies the ones it lacks, in one transaction.
+* The schema is versioned: the file records its version (SQLite's
+  ``user_version``, and each step's time in ``schema_migrations``);
+  ``_MIGRATIONS`` lists every step, and opening a store runs the ones it lacks,
+  in order, in one transaction, so a store is upgraded whole or not at all. A
+  store that is up to date opens without the write lock, so a read-only copy
+  can still be listed and reviewed.
 
 The module is one thing, the store's file format and every read and write of it
 (migrations, the ``Store`` class, the stored types); checking a saved result file
@@ -38,7 +42,7 @@ import re
 import secrets
 import sqlite3
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,59 +56,6 @@ from inclusion_audit.history.result_file import (
     validate_result,
 )
 from inclusion_audit.result import AuditResult
-
-STORE_SCHEMA_VERSION = 1
-
-
-"""The newest store schema this version of the tool writes and reads."""
-
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-        CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE events (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            name TEXT NOT NULL,
-            event_date TEXT NOT NULL,
-            reference TEXT NOT NULL,
-            area_codes TEXT NOT NULL,
-            eligible_age TEXT,
-            n_participants INTEGER NOT NULL,
-            tool_version TEXT NOT NULL,
-            result_schema_version TEXT NOT NULL,
-            settings TEXT NOT NULL,
-            register_fingerprint TEXT UNIQUE,
-            result_fingerprint TEXT UNIQUE,
-            added_at TEXT NOT NULL
-        );
-        CREATE INDEX events_by_date ON events (event_date, id);
-        CREATE TABLE characteristics (
-            event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
-            name TEXT NOT NULL,
-            position INTEGER NOT NULL,
-            n_known INTEGER NOT NULL,
-            n_unknown INTEGER NOT NULL,
-            n_blank INTEGER,
-            n_declined INTEGER,
-            PRIMARY KEY (event_id, name)
-        );
-        CREATE TABLE groups (
-            event_id INTEGER NOT NULL,
-            characteristic TEXT NOT NULL,
-            category TEXT NOT NULL,
-            position INTEGER NOT NULL,
-            count INTEGER NOT NULL,
-            population_share REAL NOT NULL,
-            expected_count REAL NOT NULL,
-            ratio REAL,
-            status TEXT NOT NULL,
-            PRIMARY KEY (event_id, characteristic, category),
-            FOREIGN KEY (event_id, characteristic)
-                REFERENCES characteristics (event_id, name) ON DELETE CASCADE
-        );
-    """,
-}
-
 
 _SALT_BYTES = 32
 
@@ -121,6 +72,93 @@ _ELIGIBLE_AGE = re.compile(r"residents aged (\S+)$")
 _BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
+
+
+Migration = Callable[[sqlite3.Connection], None]
+"""One step of the store's schema. It runs inside the transaction that opens the store."""
+
+
+def _sql(*statements: str) -> Migration:
+    """A migration of SQL statements, run in order."""
+
+    def apply(db: sqlite3.Connection) -> None:
+        for statement in statements:
+            db.execute(statement)
+
+    return apply
+
+
+def _schema_1(db: sqlite3.Connection) -> None:
+    """Events, their characteristics and groups, and the store's random salt."""
+    _sql(
+        "CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            event_date TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            area_codes TEXT NOT NULL,
+            eligible_age TEXT,
+            n_participants INTEGER NOT NULL,
+            tool_version TEXT NOT NULL,
+            result_schema_version TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            register_fingerprint TEXT UNIQUE,
+            result_fingerprint TEXT UNIQUE,
+            added_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_by_date ON events (event_date, id)",
+        """CREATE TABLE characteristics (
+            event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            n_known INTEGER NOT NULL,
+            n_unknown INTEGER NOT NULL,
+            n_blank INTEGER,
+            n_declined INTEGER,
+            PRIMARY KEY (event_id, name)
+        )""",
+        """CREATE TABLE groups (
+            event_id INTEGER NOT NULL,
+            characteristic TEXT NOT NULL,
+            category TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            population_share REAL NOT NULL,
+            expected_count REAL NOT NULL,
+            ratio REAL,
+            status TEXT NOT NULL,
+            PRIMARY KEY (event_id, characteristic, category),
+            FOREIGN KEY (event_id, characteristic)
+                REFERENCES characteristics (event_id, name) ON DELETE CASCADE
+        )""",
+    )(db)
+    db.execute(
+        "INSERT INTO metadata (key, value) VALUES ('salt', ?)", (secrets.token_hex(_SALT_BYTES),)
+    )
+
+
+_MIGRATIONS: dict[int, Migration] = {
+    1: _schema_1,
+    # An event's identity from its own rows: a salted SHA-256 of the content of the
+    # rows it was audited from (``None`` for events stored before, and for results
+    # that do not say).
+    2: _sql(
+        "ALTER TABLE events ADD COLUMN content_fingerprint TEXT",
+        "CREATE UNIQUE INDEX events_by_content ON events (content_fingerprint)",
+    ),
+}
+"""Every step of the store's schema, numbered 1, 2, 3… without gaps.
+
+To change the schema, add the next number: ``_sql("ALTER TABLE …", …)`` or a
+function of the connection. Never edit a step that has been released: stores
+in use have run it already. Opening a store runs the steps it lacks, in order,
+in one transaction, and records the new version in the file (SQLite's
+``user_version``) and in ``schema_migrations`` with the time each step ran.
+"""
+
+STORE_SCHEMA_VERSION = max(_MIGRATIONS)
+"""The newest store schema this version of the tool writes and reads."""
 
 
 class StoreError(InputError):
@@ -448,13 +486,20 @@ class Store:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise StoreError(f"{self.path} cannot be written: {error}.") from error
+            raise _store_error(self.path, error, "written") from error
         try:
             yield
+        except sqlite3.OperationalError as error:
+            self._db.execute("ROLLBACK")
+            raise _store_error(self.path, error, "written") from error
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            self._db.execute("ROLLBACK")
+            raise _store_error(self.path, error, "written") from error
 
 
 _EVENT_COLUMNS = (
@@ -468,9 +513,15 @@ def open_store(path: Path, *, create: bool = False) -> Store:
 
     With ``create`` a missing file becomes a new, empty store with a fresh salt;
     without it a missing file is an error, so a mistyped name never starts a
-    second history. Raises ``StoreError`` for a file that is not a store, or one
-    written by a newer version of the tool.
+    second history. Raises ``StoreError`` for a folder, a file that is not a
+    store, one written by a newer version of the tool, one that another program
+    holds locked, or one that needs upgrading but cannot be written.
     """
+    if path.is_dir():
+        raise StoreError(
+            f"{path} is a folder, not a store. Give the store's file, e.g. "
+            f"{path / 'history.sqlite'}."
+        )
     if not create and not path.is_file():
         raise StoreError(
             f"{path} does not exist. Audits are added with `inclusion-audit audit ... --store "
@@ -484,7 +535,7 @@ def open_store(path: Path, *, create: bool = False) -> Store:
             "store's file name; nothing was written to it."
         )
     try:
-        connection = sqlite3.connect(path, isolation_level=None, timeout=10)
+        connection = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SECONDS)
     except sqlite3.Error as error:
         raise StoreError(f"{path} cannot be opened as a store: {error}.") from error
     try:
@@ -493,14 +544,54 @@ def open_store(path: Path, *, create: bool = False) -> Store:
         _migrate(connection, path, create=create)
     except sqlite3.DatabaseError as error:
         connection.close()
-        raise StoreError(
-            f"{path} is not an inclusion-audit store ({error}). Give the file made by "
-            "`audit --store` or `store add`."
-        ) from error
+        raise _store_error(path, error, "opened") from error
     except BaseException:
         connection.close()
         raise
     return Store(path, connection)
+
+
+_BUSY_SECONDS = 10
+"""How long to wait for another process's write to a store to finish."""
+
+
+def _store_error(path: Path, error: sqlite3.DatabaseError, doing: str) -> StoreError:
+    """The message for an SQLite error: locked, read-only, full, or not a store at all."""
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"{path} is in use: another program has held it locked for over {_BUSY_SECONDS} "
+            f"seconds, so it could not be {doing}. Try again when the other audit, review or "
+            "program has finished with it; nothing was written."
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreError(
+            f"{path} cannot be written ({error}). Check that you may change the file and the "
+            "folder it is in (SQLite writes a journal file next to it); nothing was written."
+        )
+    if "disk" in text or "full" in text or "i/o" in text:
+        return StoreError(f"{path} could not be {doing} ({error}); nothing was written.")
+    if isinstance(error, sqlite3.OperationalError) and doing != "opened":
+        return StoreError(f"{path} could not be {doing} ({error}); nothing was written.")
+    return StoreError(
+        f"{path} is not an inclusion-audit store ({error}). Give the file made by "
+        "`audit --store` or `store add`."
+    )
+
+
+def store_version(connection: sqlite3.Connection) -> int:
+    """The schema version a store's file records (0: not a store yet).
+
+    The version is SQLite's ``user_version``, with each step's time in
+    ``schema_migrations``; stores made before ``user_version`` was set (schema
+    1) have only the table, so the newer of the two counts.
+    """
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    try:
+        (newest,) = connection.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    except sqlite3.OperationalError:  # no such table
+        newest = 0
+    return max(int(version), int(newest or 0))
 
 
 def _migrate(connection: sqlite3.Connection, path: Path, *, create: bool) -> None:
@@ -512,36 +603,43 @@ def _migrate(connection: sqlite3.Connection, path: Path, *, create: bool) -> Non
         raise StoreError(
             f"{path} is an SQLite file but not an inclusion-audit store. Give another file name."
         )
-    connection.execute("BEGIN IMMEDIATE")
+    if _check_version(store_version(connection), path) == STORE_SCHEMA_VERSION:
+        return  # up to date: open without taking the write lock, so read-only stores open
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        raise _store_error(path, error, "upgraded to this version's schema") from error
     try:
         connection.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
-        applied = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
-        newest = max(applied, default=0)
-        if newest > STORE_SCHEMA_VERSION:
-            raise StoreError(
-                f"{path} was written by a newer inclusion-audit (store schema {newest}; this "
-                f"version reads up to {STORE_SCHEMA_VERSION}). Upgrade inclusion-audit."
-            )
-        for version in sorted(set(_MIGRATIONS) - applied):
-            for statement in _MIGRATIONS[version].split(";"):
-                if statement.strip():
-                    connection.execute(statement)
-            if version == 1:
-                connection.execute(
-                    "INSERT INTO metadata (key, value) VALUES ('salt', ?)",
-                    (secrets.token_hex(_SALT_BYTES),),
-                )
+        # Read again under the lock: another process may have upgraded it meanwhile.
+        version = _check_version(store_version(connection), path)
+        for step in range(version + 1, STORE_SCHEMA_VERSION + 1):
+            _MIGRATIONS[step](connection)
             connection.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                (version, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+                (step, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
             )
+        connection.execute(f"PRAGMA user_version = {STORE_SCHEMA_VERSION:d}")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    connection.execute("COMMIT")
+    try:
+        connection.execute("COMMIT")
+    except sqlite3.OperationalError as error:
+        connection.execute("ROLLBACK")
+        raise _store_error(path, error, "upgraded to this version's schema") from error
+
+
+def _check_version(version: int, path: Path) -> int:
+    if version > STORE_SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer inclusion-audit (store schema {version}; this "
+            f"version reads up to {STORE_SCHEMA_VERSION}). Upgrade inclusion-audit."
+        )
+    return version
 
 
 def event_name_and_date(

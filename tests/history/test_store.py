@@ -14,8 +14,10 @@ import pytest
 
 from inclusion_audit import audit_register, read_reference_csv
 from inclusion_audit.cli.app import cli
+from inclusion_audit.history import store as store_module
 from inclusion_audit.history.result_file import ResultFileError, read_result_file
 from inclusion_audit.history.store import (
+    _MIGRATIONS,
     STORE_SCHEMA_VERSION,
     DuplicateEventError,
     EventNotFoundError,
@@ -26,7 +28,7 @@ from inclusion_audit.history.store import (
 from inclusion_audit.ingest.readers import read_table
 from inclusion_audit.result import AuditResult
 
-from ..conftest import register_rows
+from ..conftest import EXAMPLES, REPO, register_rows
 
 DAY = dt.date(2026, 7, 14)
 SECRETS = [
@@ -209,6 +211,126 @@ def test_schema_is_versioned_and_salted(tmp_path) -> None:
     connection.close()
     with pytest.raises(StoreError, match="newer inclusion-audit"):
         open_store(path)
+
+
+STORE_OF_SCHEMA_1 = REPO / "tests" / "fixtures" / "store-v1.sql"
+"""A store as every release before the migration mechanism wrote it (schema 1, no
+``user_version``): the example register audited for Lambeth, 16+, on 2025-03-05."""
+
+
+def _store_of_schema_1(path: Path) -> Path:
+    connection = sqlite3.connect(path)
+    connection.executescript(STORE_OF_SCHEMA_1.read_text(encoding="utf-8"))
+    connection.close()
+    return path
+
+
+def _recorded_version(path: Path) -> tuple[int, list[int]]:
+    connection = sqlite3.connect(path)
+    try:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        steps = [r[0] for r in connection.execute("SELECT version FROM schema_migrations")]
+    finally:
+        connection.close()
+    return version, sorted(steps)
+
+
+def test_migrations_are_numbered_from_one_without_gaps() -> None:
+    assert sorted(_MIGRATIONS) == list(range(1, STORE_SCHEMA_VERSION + 1))
+
+
+def test_a_new_store_records_its_schema_version(tmp_path) -> None:
+    path = tmp_path / "h.sqlite"
+    open_store(path, create=True).close()
+    assert _recorded_version(path) == (
+        STORE_SCHEMA_VERSION,
+        list(range(1, STORE_SCHEMA_VERSION + 1)),
+    )
+
+
+def test_a_store_of_todays_format_is_upgraded_on_open_and_keeps_its_events(tmp_path) -> None:
+    path = _store_of_schema_1(tmp_path / "h.sqlite")
+    assert _recorded_version(path) == (0, [1])
+    with open_store(path) as store:
+        [event] = store.events()
+        assert (event.id, event.name, event.date) == (
+            1,
+            "Riverside Forum (synthetic)",
+            dt.date(2025, 3, 5),
+        )
+        assert event.n_participants == 240 and event.area_codes == ("E09000022",)
+        assert [c.name for c in event.characteristics] == [
+            "age",
+            "sex",
+            "ethnic_group",
+            "disability",
+        ]
+        assert sum(len(c.groups) for c in event.characteristics) == 16
+        # The salt came along, so the register stored then is still recognised.
+        fingerprint = store.fingerprint(EXAMPLES / "riverside-forum-register.csv")
+        with pytest.raises(DuplicateEventError, match="as event 1"):
+            store.check_new({"schema_version": "x"}, fingerprint)
+    assert _recorded_version(path) == (
+        STORE_SCHEMA_VERSION,
+        list(range(1, STORE_SCHEMA_VERSION + 1)),
+    )
+    # Opening again finds nothing to do.
+    open_store(path).close()
+    assert _recorded_version(path)[0] == STORE_SCHEMA_VERSION
+
+
+def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path, monkeypatch) -> None:
+    path = _store_of_schema_1(tmp_path / "h.sqlite")
+    broken = STORE_SCHEMA_VERSION + 1
+
+    def half_done(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        db.execute("UPDATE events SET name = 'changed'")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setitem(_MIGRATIONS, broken, half_done)
+    monkeypatch.setattr(store_module, "STORE_SCHEMA_VERSION", broken)
+    with pytest.raises(StoreError, match=r"could not be opened \(disk I/O error\)"):
+        open_store(path)
+    assert _recorded_version(path) == (0, [1])
+    connection = sqlite3.connect(path)
+    tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+    names = [r[0] for r in connection.execute("SELECT name FROM events")]
+    connection.close()
+    assert "half_done" not in tables and names == ["Riverside Forum (synthetic)"]
+
+
+def test_an_up_to_date_store_opens_while_another_process_writes(tmp_path, result) -> None:
+    path = tmp_path / "h.sqlite"
+    with open_store(path, create=True) as store:
+        store.add(result, name="Forum", date=DAY)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a write under way elsewhere
+    try:
+        with open_store(path) as store:
+            assert [e.name for e in store.events()] == ["Forum"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_a_locked_store_says_it_is_in_use(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "h.sqlite"
+    open_store(path, create=True).close()
+    monkeypatch.setattr(store_module, "_BUSY_SECONDS", 0.05)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="is in use: another program"):
+            open_store(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_folder_is_not_a_store(tmp_path) -> None:
+    with pytest.raises(StoreError, match="is a folder, not a store"):
+        open_store(tmp_path)
 
 
 @pytest.mark.parametrize(
