@@ -31,8 +31,9 @@ from inclusion_audit.ingest.harmonise import (
     assign_columns,
     birth_answer_age,
     harmonise_column,
+    parse_date,
 )
-from inclusion_audit.ingest.mapping import UserMapping
+from inclusion_audit.ingest.mapping import IGNORE, UserMapping, toml_string
 from inclusion_audit.ingest.readers import Table, answer_counts, collect
 from inclusion_audit.ingest.validate import (
     check_has_characteristics,
@@ -59,9 +60,17 @@ from inclusion_audit.result import (
     QuotaResult,
     ReferenceInfo,
     RegisterInfo,
+    Status,
     UnplaceableAnswer,
 )
-from inclusion_audit.vocab.classifications import BROADER_CHARACTERISTIC
+from inclusion_audit.vocab.classifications import (
+    BROADER_CHARACTERISTIC,
+    REFERENCE_CHARACTERISTIC,
+    groups_containing,
+    knows_answers,
+    probable_characteristic,
+)
+from inclusion_audit.vocab.columns import guess_column
 
 
 def audit_register(
@@ -128,13 +137,17 @@ def prepare_register(
     )
     check_no_duplicate_columns(table, {n: a.column for n, a in assigned.items()})
     columns = list(dict.fromkeys([*(a.column for a in assigned.values()), *extra_columns]))
-    counts, n_rows = answer_counts(table, columns)
+    unused, probes = _unused_columns(table.columns, assigned, mapping, wanted, reference)
+    counted, n_rows = answer_counts(table, [*columns, *probes])
+    counts = {column: counted[column] for column in columns}
 
     not_audited = [
         NotAudited(name, "the register has no column for it")
         for name in (wanted if reference.report_missing_columns else []) + quota_names
         if name not in assigned
     ]
+    not_audited += unused
+    not_audited += _probable(probes, counted, wanted, assigned)
     quota_results = check_quotas(quotas, {name: counts[a.column] for name, a in assigned.items()})
     prepared: list[tuple[ColumnAssignment, ReferenceCharacteristic, HarmonisedColumn]] = []
     placers: dict[str, AnswerPlacer] = {}
@@ -146,7 +159,7 @@ def prepare_register(
         raw = counts[assignment.column]
         profile = reference.profile(name, _answers_for_bands(raw, assignment, event_date))
         if isinstance(profile, NotAvailable):
-            not_audited.append(NotAudited(name, profile.reason))
+            not_audited.append(NotAudited(name, profile.reason, assignment.column, _REFERENCE_FIX))
             continue
         placer = AnswerPlacer(
             assignment.question,
@@ -160,9 +173,18 @@ def prepare_register(
         unmatched[assignment.column] = harmonised.unmatched
         allowed[assignment.column] = list(profile.categories)
         prepared.append((assignment, profile, harmonised))
-        broader = _broader_audit(name, assignment, raw, harmonised, reference, assigned, mapping)
+        broader = _broader_audit(
+            name, assignment, raw, harmonised, profile, reference, assigned, mapping
+        )
         if broader is not None:
             prepared.append(broader)
+    if isinstance(reference, CensusReference):
+        listed = {item.name for item in not_audited} | set(assigned)
+        not_audited += [
+            NotAudited(name, reason)
+            for name, reason in reference.nation_gaps()
+            if name not in listed
+        ]
     return PreparedRegister(
         assigned=assigned,
         columns=columns,
@@ -175,6 +197,114 @@ def prepare_register(
         not_audited=not_audited,
         quotas=quota_results,
     )
+
+
+# At most this many unrecognised columns have their answers looked at for a
+# probable characteristic: a survey export can have hundreds of free-text columns.
+_MAX_PROBES = 20
+_WELSH_LANGUAGE = (
+    "Census 2021 Welsh language skills (TS032) are not in the shipped reference data: none "
+    "of the sources it is built from holds them"
+)
+
+
+def _unused_columns(
+    headers: Sequence[str],
+    assigned: dict[str, ColumnAssignment],
+    mapping: UserMapping | None,
+    wanted: Sequence[str],
+    reference: ReferenceSource,
+) -> tuple[list[NotAudited], list[str]]:
+    """Columns recognised as a characteristic but not audited, each with why; and the
+    unrecognised columns whose answers may show what they ask.
+
+    Nothing is dropped in silence: a column for a characteristic the reference
+    lacks ("Welsh language ability" against the Census), a second column for one
+    already audited, and (through the returned probes) a column whose header is
+    unknown but whose answers look like a characteristic's categories.
+    """
+    used = {a.column for a in assigned.values()}
+    found: list[NotAudited] = []
+    probes: list[str] = []
+    for header in headers:
+        if header in used:
+            continue
+        chosen = mapping.column_for(header) if mapping else None
+        if chosen == IGNORE:
+            continue
+        guess = guess_column(header)
+        if chosen is not None:
+            target = REFERENCE_CHARACTERISTIC.get(chosen, chosen)
+        elif guess.kind == "characteristic" and guess.characteristic:
+            target = REFERENCE_CHARACTERISTIC.get(guess.characteristic, guess.characteristic)
+        elif guess.kind == "date_of_birth":
+            target = "age"
+        else:
+            if not guess.recognised and len(probes) < _MAX_PROBES:
+                probes.append(header)
+            continue
+        if target in assigned:
+            other = assigned[target].column
+            found.append(
+                NotAudited(
+                    target,
+                    f"column {header!r} also asks about it; column {other!r} was audited "
+                    f"({assigned[target].reason}).",
+                    header,
+                    "To audit this column instead, say so in a mapping file (--mapping): "
+                    f'[columns] {toml_string(header)} = "{target}" and '
+                    f'{toml_string(other)} = "ignore".',
+                )
+            )
+            continue
+        found.append(NotAudited(target, _missing_reason(target, reference), header, _REFERENCE_FIX))
+    return found, probes
+
+
+_REFERENCE_FIX = (
+    "To audit it, give its population with --reference FILE (rows "
+    "characteristic,category,count; `inclusion-audit reference show AREA --format csv` "
+    "writes the Census figures there are, to add it to)."
+)
+
+
+def _missing_reason(name: str, reference: ReferenceSource) -> str:
+    if name not in reference.characteristic_names() and isinstance(reference, CensusReference):
+        if name == "welsh_language":
+            return f"{_WELSH_LANGUAGE}."
+        return f"the Census 2021 reference data has no figures for {name.replace('_', ' ')}."
+    profile = reference.profile(name, [])
+    if isinstance(profile, NotAvailable):
+        return profile.reason
+    return "the reference has no figures for it."  # pragma: no cover - wanted names are assigned
+
+
+def _probable(
+    probes: Sequence[str],
+    counts: dict[str, list[tuple[str | None, int]]],
+    wanted: Sequence[str],
+    assigned: dict[str, ColumnAssignment],
+) -> list[NotAudited]:
+    """Unrecognised columns whose answers look like a characteristic's, with the line to add."""
+    candidates = [n for n in dict.fromkeys(wanted) if n not in assigned and knows_answers(n)]
+    found = []
+    for header in probes:
+        guess = probable_characteristic(counts[header], candidates)
+        if guess is None:
+            continue
+        name, placed, answered = guess
+        found.append(
+            NotAudited(
+                name,
+                f"column {header!r} is not a question the audit recognises, but {placed} of its "
+                f"{answered} answers are {name.replace('_', ' ')} categories, so it probably "
+                "asks about it.",
+                header,
+                "If it does, add to a mapping file (--mapping): "
+                f'[columns] {toml_string(header)} = "{name}"',
+            )
+        )
+    return found
 
 
 def _audit(
@@ -216,9 +346,13 @@ def _audit(
     characteristics = []
     for draft in drafts:
         groups = []
+        broad = draft.pop("broad_answers")
         for group in draft.pop("groups"):
             p_adjusted = next(adjusted)
             status = classify(group["ratio"], p_adjusted, group["expected_count"], config)
+            status, note = _broad_answers_guard(group, status, broad, draft["n_known"], config)
+            if note:
+                group = {**group, "note": note}
             groups.append(GroupResult(**group, p_value_adjusted=p_adjusted, status=status))
         characteristics.append(CharacteristicResult(**draft, groups=tuple(groups)))
 
@@ -331,6 +465,58 @@ def split_by_event(table: Table, column: str) -> list[tuple[str, Table]]:
     return events
 
 
+def event_date_column(table: Table) -> str | None:
+    """The column that gives each row's event date ("Event date", "Session date"), if any."""
+    found = [c for c in table.columns if guess_column(c).kind == "event_date"]
+    if len(found) > 1:
+        shown = ", ".join(repr(c) for c in found)
+        raise RegisterError(
+            f"register {table.name} has several event-date columns ({shown}). Delete or rename "
+            "all but one, or give the date with --event-date."
+        )
+    return found[0] if found else None
+
+
+def event_dates(
+    events: Sequence[tuple[str, Table]], column: str, default: dt.date | None
+) -> dict[str, dt.date | None]:
+    """Each event's date from an event-date column, else ``default``.
+
+    An event's rows must agree on one date (blank rows take it from the others);
+    an event with no date in the column gets ``default``.
+
+    Raises:
+        RegisterError: an event with two different dates, or a date that cannot
+            be read, naming the event, the column and the values.
+    """
+    found: dict[str, dt.date | None] = {}
+    for name, part in events:
+        values = collect(
+            part, part.frame.select(pl.col(column).cast(pl.String).unique().drop_nulls())
+        ).to_series()
+        dates: set[dt.date] = set()
+        for value in values.to_list():
+            if not value.strip():
+                continue
+            day = parse_date(value)
+            if day is None:
+                raise RegisterError(
+                    f"register {part.name}: column {column!r} holds {value.strip()[:40]!r} for "
+                    f"event {name!r}, which is not a date. Write dates as YYYY-MM-DD or "
+                    "DD/MM/YYYY."
+                )
+            dates.add(day)
+        if len(dates) > 1:
+            shown = ", ".join(d.isoformat() for d in sorted(dates))
+            raise RegisterError(
+                f"register {part.name}: event {name!r} has several dates in column {column!r} "
+                f"({shown}). Give each session its own name in the event column, or correct "
+                "the dates."
+            )
+        found[name] = dates.pop() if dates else default
+    return found
+
+
 def _answers_for_bands(
     raw: Sequence[tuple[str | None, int]],
     assignment: ColumnAssignment,
@@ -351,6 +537,7 @@ def _broader_audit(
     assignment: ColumnAssignment,
     raw: Sequence[tuple[str | None, int]],
     harmonised: HarmonisedColumn,
+    detailed: ReferenceCharacteristic,
     reference: ReferenceSource,
     assigned: dict[str, ColumnAssignment],
     mapping: UserMapping | None,
@@ -358,16 +545,39 @@ def _broader_audit(
     """The same column at the broader level, when some answers name only a broad group.
 
     "Mixed race" cannot be counted among the 4 Mixed categories, but it can among
-    the 5 high-level ethnic groups, so those answers are not lost.
+    the 5 high-level ethnic groups, so those answers are not lost. Where the
+    reference publishes that level (``ethnic_group_broad``) it is used; for every
+    other characteristic with a hierarchy ("Other language" as a main language,
+    "Homeowner", "Christian" in Northern Ireland) the categories inside each group
+    that answers named are added up into that group, and the rest kept as they are:
+    the level the answers support.
     """
-    broader_name = BROADER_CHARACTERISTIC.get(name)
-    if broader_name is None or not harmonised.n_broad_only or broader_name in assigned:
+    if not harmonised.n_broad_only:
+        return None
+    broader_name = BROADER_CHARACTERISTIC.get(name) or f"{name}_broad"
+    if broader_name in assigned:
         return None
     answers = [answer for answer, _ in raw if answer is not None]
-    profile = reference.profile(broader_name, answers)
-    if isinstance(profile, NotAvailable):
+    base, groups = detailed, harmonised.broad_groups
+    if broader_name in BROADER_CHARACTERISTIC.values():
+        published = reference.profile(broader_name, answers)
+        if not isinstance(published, NotAvailable):
+            placer = AnswerPlacer(broader_name, list(published.categories), mapping=mapping)
+            counted = harmonise_column(raw, placer)
+            if not counted.n_broad_only:
+                return _broader(broader_name, name, assignment), published, counted
+            # Some answers are broader still ("Owned" beside owned outright / with a
+            # mortgage): add up the published level further.
+            base, groups = published, counted.broad_groups
+    profile = _added_up(broader_name, assignment.question, base, groups)
+    if profile is None:
         return None
-    broader = ColumnAssignment(
+    placer = AnswerPlacer(assignment.question, list(profile.categories), mapping=mapping)
+    return _broader(broader_name, name, assignment), profile, harmonise_column(raw, placer)
+
+
+def _broader(broader_name: str, name: str, assignment: ColumnAssignment) -> ColumnAssignment:
+    return ColumnAssignment(
         broader_name,
         assignment.column,
         assignment.question,
@@ -375,8 +585,26 @@ def _broader_audit(
         assignment.approximate,
         f"the {name.replace('_', ' ')} column, at the broader level",
     )
-    placer = AnswerPlacer(broader_name, list(profile.categories), mapping=mapping)
-    return broader, profile, harmonise_column(raw, placer)
+
+
+def _added_up(
+    name: str, question: str, detailed: ReferenceCharacteristic, groups: dict[str, int]
+) -> ReferenceCharacteristic | None:
+    """The reference with the categories inside each named broad group added up into it."""
+    containing = groups_containing(question, list(detailed.categories), groups)
+    merged: dict[str, float] = {}
+    for category, count in detailed.categories.items():
+        label = containing[category][-1] if containing[category] else category
+        merged[label] = merged.get(label, 0.0) + count
+    if len(merged) < 2 or len(merged) == len(detailed.categories):
+        return None
+    named = ", ".join(f"'{g}'" for g in groups)
+    caveat = (
+        f"Compared at the level the register's answers support: some answers named only "
+        f"{named}, so the Census categories inside {'it' if len(groups) == 1 else 'them'} "
+        "are added up."
+    )
+    return replace(detailed, name=name, categories=merged, caveats=(caveat, *detailed.caveats))
 
 
 def _draft_characteristic(
@@ -413,7 +641,17 @@ def _draft_characteristic(
             )
     notes = [assignment.approximate] if assignment.approximate else []
     notes += sorted(harmonised.notes - set(notes))
+    broad_answers: dict[str, tuple[int, tuple[str, ...]]] = {}
+    if harmonised.broad_groups:
+        containing = groups_containing(
+            assignment.question, list(profile.categories), harmonised.broad_groups
+        )
+        for category, named in containing.items():
+            if named:
+                total = sum(harmonised.broad_groups[g] for g in named)
+                broad_answers[category] = (total, named)
     return {
+        "broad_answers": broad_answers,
         "name": assignment.characteristic,
         "column": assignment.column,
         "n_known": n,
@@ -440,6 +678,50 @@ def _draft_characteristic(
             attribution=profile.attribution,
         ),
     }
+
+
+def _broad_answers_guard(
+    group: dict[str, Any],
+    status: Status,
+    broad: dict[str, tuple[int, tuple[str, ...]]],
+    n: int,
+    config: AuditConfig,
+) -> tuple[Status, str | None]:
+    """No verdict on a detailed group that answers naming only its broad group could change.
+
+    When b answers named only a group that contains this category (say "Other
+    language" around the four "Main language is not English" categories), the
+    category's count c of n is a lower bound. "Under" stands only if the share
+    stays below the threshold even with all b in the group, (c + b) / (n + b);
+    "over" only if it stays above it with none of them, c / (n + b). Otherwise
+    the group gets no verdict, and the broader level (audited beside it) is the
+    one to read. Worked example: c = 0, n = 255, b = 45, population share 8.8%:
+    (0 + 45) / 300 = 15% is 1.7 times the share, so "under" (ratio 0.00) cannot
+    stand.
+    """
+    found = broad.get(group["category"])
+    if found is None or status not in _JUDGED:
+        return status, None
+    b, named = found
+    share = group["population_share"]
+    if share <= 0:
+        return status, None
+    count = group["count"]
+    if status in (Status.UNDER, Status.POSSIBLE_UNDER):
+        holds = (count + b) / (n + b) / share < config.under_threshold
+    else:
+        holds = count / (n + b) / share > config.over_threshold
+    if holds:
+        return status, None
+    groups = " or ".join(f"'{g}'" for g in named)
+    return Status.INSUFFICIENT_DATA, (
+        f"{b} answer{'s' if b != 1 else ''} named only {groups}, which includes this group, "
+        "so whether it is under- or over-represented cannot be told at this level: see the "
+        "same column at the broader level."
+    )
+
+
+_JUDGED = (Status.UNDER, Status.POSSIBLE_UNDER, Status.OVER, Status.POSSIBLE_OVER)
 
 
 def _draft_group(

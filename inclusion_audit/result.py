@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 
 
 class Status(StrEnum):
@@ -30,7 +30,8 @@ class Status(StrEnum):
     OVER = "over"
     """Ratio above the over threshold and significant after adjustment."""
     INSUFFICIENT_DATA = "insufficient_data"
-    """Fewer participants expected than the minimum: no verdict either way."""
+    """No verdict either way: fewer participants expected than the minimum, or answers
+    that named only a broader group containing this one could change the verdict."""
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,18 @@ class CharacteristicResult:
 
 @dataclass(frozen=True)
 class NotAudited:
-    """A characteristic that could not be audited, with the reason."""
+    """A characteristic that could not be audited, with the reason and the fix.
+
+    ``column`` is the register column it concerns, when there is one (a column
+    recognised as a characteristic the reference lacks, a second column for a
+    characteristic, or a column whose answers look like one); ``fix`` says what
+    to do about it, when something can be done.
+    """
 
     name: str
     reason: str
+    column: str | None = None
+    fix: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from inclusion_audit.cli.app import CONTEXT, EXIT_FINDINGS, cli, handle_errors
-from inclusion_audit.cli.history import store_audit
+from inclusion_audit.cli.history import store_audit, store_events
 from inclusion_audit.cli.options import (
     disclosure_options,
     event_date_option,
@@ -140,7 +140,12 @@ def audit(
     """
     from inclusion_audit.action.event import load_event
     from inclusion_audit.action.recommendations import load_partners
-    from inclusion_audit.audit import run_audit, split_by_event
+    from inclusion_audit.audit import (
+        event_date_column,
+        event_dates,
+        run_audit,
+        split_by_event,
+    )
     from inclusion_audit.config import AuditConfig
     from inclusion_audit.ingest.mapping import read_mapping
     from inclusion_audit.ingest.readers import read_table
@@ -156,10 +161,10 @@ def audit(
     ]
     if event_column and (output is None or output == "-"):
         raise click.UsageError("--event-column writes one report per event: add --output FOLDER.")
-    if store_file and event_column:
+    if store_file and event_column and event_name:
         raise click.UsageError(
-            "--store adds one event per audit: audit each event's register on its own, or "
-            "`store add` each event's audit.json."
+            "--event-name names one event; with --event-column each event is stored under "
+            "its own name from that column."
         )
     config = AuditConfig(
         confidence=confidence,
@@ -182,7 +187,7 @@ def audit(
     )
     threshold = 0 if internal else suppress_below
 
-    def run(part: Any) -> Any:
+    def run(part: Any, when: dt.date | None = day) -> Any:
         return run_audit(
             part,
             reference,
@@ -190,7 +195,7 @@ def audit(
             quotas=quotas,
             mapping=mapping,
             event=event,
-            event_date=day,
+            event_date=when,
             partners=partners,
             suppress_below=threshold,
         )
@@ -198,7 +203,19 @@ def audit(
     if event_column:
         assert output is not None
         events = split_by_event(table, event_column)
-        results = [(name, run(part)) for name, part in events]
+        date_column = event_date_column(table)
+        fallback = day or (event.date if event is not None else None)
+        dates: dict[str, dt.date | None] = (
+            event_dates(events, date_column, fallback)
+            if date_column
+            else {name: fallback for name, _ in events}
+        )
+        results = [(name, run(part, dates[name] or day)) for name, part in events]
+        stored = (
+            store_events(store_file, events, results, dates, register, replace_existing)
+            if store_file
+            else None
+        )
         files: list[tuple[Path, bytes]] = []
         index = []
         for (name, result), folder in zip(results, _event_folders(results), strict=True):
@@ -210,6 +227,8 @@ def audit(
         index_data = json.dumps({"events": index}, indent=2, ensure_ascii=False) + "\n"
         files.append((Path(output) / "events.json", index_data.encode("utf-8")))
         write_all(files)
+        if stored is not None:
+            stored(quiet)
         if not quiet:
             for name, result in results:
                 click.echo(f"\n== {name}", err=True)
@@ -280,7 +299,8 @@ def _print_summary(result: AuditResult, written: list[Path]) -> None:
     if not under and not possible:
         click.echo("No group is under-represented by the thresholds used.", err=True)
     for item in result.not_audited:
-        click.echo(f"Not audited: {item.name} ({item.reason.rstrip('.')}).", err=True)
+        fix = f" {item.fix}" if item.fix else ""
+        click.echo(f"Not audited: {item.name} ({item.reason.rstrip('.')}).{fix}", err=True)
     if result.quotas:
         missed = [q for q in result.quotas if not q.met]
         click.echo(

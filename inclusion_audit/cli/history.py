@@ -279,6 +279,74 @@ def store_audit(
     return commit
 
 
+def store_events(
+    store_file: Path,
+    events: list[tuple[str, Any]],
+    results: list[tuple[str, AuditResult]],
+    dates: dict[str, dt.date | None],
+    register: Path,
+    replace_existing: bool,
+) -> Callable[[bool], None]:
+    """Check every event of a multi-event register may be stored, before any report is
+    written; returns the step that stores them all, each under its own name and date.
+
+    Each event is known by its own rows (a salted hash of them), so a second run of the
+    same register is refused event by event, naming each, and ``--replace`` replaces
+    exactly the events of this register, never another one.
+    """
+    from inclusion_audit.history.store import (
+        DuplicateEventError,
+        event_name_and_date,
+        open_store,
+    )
+    from inclusion_audit.ingest.readers import collect
+
+    history = open_store(store_file, create=True)
+    try:
+        planned = []
+        refused = []
+        for (name, part), (_, result) in zip(events, results, strict=True):
+            stored_name, stored_date = event_name_and_date(
+                result, name, dates[name], f"event {name!r} of {register.name}"
+            )
+            rows = collect(part, part.frame).write_csv().encode("utf-8")
+            fingerprint = history.fingerprint(name.encode("utf-8") + b"\0" + rows)
+            try:
+                history.check_new(
+                    result,
+                    fingerprint,
+                    replace=replace_existing,
+                    source=f"event {name!r} of {register.name}",
+                )
+            except DuplicateEventError as error:
+                refused.append(str(error))
+            planned.append((result, stored_name, stored_date, fingerprint))
+        if refused:
+            raise DuplicateEventError(
+                "; ".join(message.removesuffix(".") for message in refused)
+                + ". Nothing was written."
+            )
+    except BaseException:
+        history.close()
+        raise
+
+    def commit(quiet: bool) -> None:
+        with history:
+            for result, name, day, fingerprint in planned:
+                added = history.add(
+                    result,
+                    name=name,
+                    date=day,
+                    register_fingerprint=fingerprint,
+                    replace=replace_existing,
+                    source=f"event {name!r} of {register.name}",
+                )
+                if not quiet:
+                    _report_added(added.event_id, added.replaced, name, day, store_file)
+
+    return commit
+
+
 def _report_added(
     event_id: int, replaced: int | None, name: str, day: dt.date, store_file: Path
 ) -> None:

@@ -21,6 +21,7 @@ from inclusion_audit.ingest.mapping import DECLINED, IGNORE, UNPLACEABLE, UserMa
 from inclusion_audit.vocab.classifications import (
     REFERENCE_CHARACTERISTIC,
     Placement,
+    groups_containing,
     parse_age_span,
     place_answer,
 )
@@ -130,7 +131,10 @@ def assign_columns(
     equally good columns for one characteristic are an error: the audit will
     not choose between them.
     """
-    wanted_keys = {column_key(name): name for name in wanted}
+    # One header may serve several wanted names: a quota on "Age" and the Census age.
+    wanted_keys: dict[str, list[str]] = {}
+    for name in dict.fromkeys(wanted):
+        wanted_keys.setdefault(column_key(name), []).append(name)
     candidates: dict[str, list[tuple[int, ColumnAssignment]]] = {}
 
     def offer(rank: int, assignment: ColumnAssignment) -> None:
@@ -154,10 +158,8 @@ def assign_columns(
             continue
         by_name = wanted_keys.get(column_key(header))
         if by_name is not None:
-            offer(
-                _BY_NAME,
-                ColumnAssignment(by_name, header, by_name, False, None, "named after it"),
-            )
+            for name in by_name:
+                offer(_BY_NAME, ColumnAssignment(name, header, name, False, None, "named after it"))
             continue
         if guess.kind == "characteristic" and guess.characteristic:
             target = REFERENCE_CHARACTERISTIC.get(guess.characteristic, guess.characteristic)
@@ -209,6 +211,8 @@ class HarmonisedColumn:
     n_declined: int = 0
     n_broad_only: int = 0
     n_unplaceable: int = 0
+    broad_groups: dict[str, int] = field(default_factory=dict)
+    """Answers that name only a broad group, counted by the group they name."""
     unplaceable: dict[str, tuple[int, str]] = field(default_factory=dict)
     unmatched: dict[str, int] = field(default_factory=dict)
     notes: set[str] = field(default_factory=set)
@@ -253,7 +257,7 @@ class AnswerPlacer:
             return Placement("blank")
         decision = self.mapping.answer_for(self.question, answer) if self.mapping else None
         if decision is not None:
-            return _decided(decision, self.categories, self.mapping)
+            return _decided(decision, self.question, self.categories, self.mapping)
         if self.dates_of_birth:
             age = birth_answer_age(answer, self.event_date)
             if age is not None:
@@ -264,7 +268,9 @@ class AnswerPlacer:
 _SET_ASIDE = "set as unplaceable in "
 
 
-def _decided(decision: str, categories: Sequence[str], mapping: UserMapping | None) -> Placement:
+def _decided(
+    decision: str, question: str, categories: Sequence[str], mapping: UserMapping | None
+) -> Placement:
     source = mapping.source if mapping else "the mapping file"
     if decision == DECLINED:
         return Placement("declined")
@@ -272,6 +278,11 @@ def _decided(decision: str, categories: Sequence[str], mapping: UserMapping | No
         return Placement("unplaceable", note=_SET_ASIDE + source)
     if decision in categories:
         return Placement("category", category=decision)
+    # A category of a finer level than the reference's (the broader level of an
+    # audit): counted in the category that contains it.
+    containing = groups_containing(question, [decision], categories)[decision]
+    if containing:
+        return Placement("category", category=containing[0])
     return Placement("unknown")
 
 
@@ -298,6 +309,9 @@ def harmonise_column(
                 result.notes.add(placement.note)
         elif placement.kind == "broad_only":
             result.n_broad_only += count
+            if placement.group is not None:
+                group = placement.group
+                result.broad_groups[group] = result.broad_groups.get(group, 0) + count
         elif placement.kind == "unplaceable":
             result.n_unplaceable += count
             # Only curated wordings are named; what a user set aside may be free text.

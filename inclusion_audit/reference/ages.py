@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -356,6 +356,8 @@ def default_age_profile(
         # Northern Ireland: use the published bands that fit the eligible ages best.
         fitting = [s for s in sources if s.aligned(e_low, e_high)]
         covering = [s for s in sources if s.superset(e_low, e_high) is not None]
+        if not fitting and covering and eligible is not None:
+            return _widened_age_profile(areas, covering, eligible)
         candidates = list((fitting or covering or sources)[0].bands)
     bands: list[tuple[str, int, int | None]] = []
     for lo, hi in candidates:
@@ -364,6 +366,46 @@ def default_age_profile(
             top = None if c_hi == OPEN_AGE else c_hi
             bands.append((_age_label(c_lo, top), c_lo, top))
     return age_profile(areas, bands, eligible)
+
+
+def _widened_age_profile(
+    areas: Sequence[Area], covering: Sequence[_AgeSource], eligible: AgeRange
+) -> CensusProfile:
+    """Age for eligible ages that no published band starts or ends at (18+ in Northern Ireland).
+
+    NISRA publishes Northern Ireland's ages only in bands (0-19, 20-64, 65+; and
+    16-24, 25-39, 40-64, 65+ for residents aged 16+). For an 18+ event the base is
+    the smallest run of whole bands that contains the eligible ages (16+), and the
+    caveat says how much wider it is; participants' ages are placed in those bands.
+    """
+    e_high = OPEN_AGE if eligible.high is None else eligible.high
+
+    def excess(source: _AgeSource) -> int:
+        span = source.superset(eligible.low, e_high)
+        assert span is not None
+        return (eligible.low - span[0]) + (min(span[1], 120) - min(e_high, 120))
+
+    source = min(covering, key=excess)
+    span = source.superset(eligible.low, e_high)
+    assert span is not None
+    low, high = span
+    top = None if high == OPEN_AGE else high
+    bands: list[tuple[str, int, int | None]] = [
+        (_age_label(lo, None if hi == OPEN_AGE else hi), lo, None if hi == OPEN_AGE else hi)
+        for lo, hi in source.bands
+        if lo >= low and hi <= high
+    ]
+    widened = AgeRange(low, top, _range_text(low, top))
+    profile = age_profile(areas, bands, widened)
+    published = ", ".join(
+        _range_text(lo, None if hi == OPEN_AGE else hi) for lo, hi in source.bands
+    )
+    caveat = (
+        f"Age is published only in the bands {published} ({source.meta['ons_table']}), none "
+        f"of which starts or ends where the eligible ages {eligible.label} do: the age base is "
+        f"residents aged {widened.label}, a little wider than the event's."
+    )
+    return replace(profile, caveats=(caveat, *profile.caveats))
 
 
 def sex_profile(

@@ -7,6 +7,7 @@ areas that overlap are refused, since adding them up would count people twice.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 
 from inclusion_audit.errors import (
@@ -91,6 +92,12 @@ def _resolve_one(index: AreaIndex, spec: str) -> Area:
             f"Area '{spec}' is ambiguous: it matches {len(matches)} areas: {listed}{more}. "
             f"Give the code, or a ward as 'Ward, Local authority'. {AREAS_HINT}"
         )
+    welsh = WELSH_NAMES.get(area_name_key(text))
+    if welsh is not None and index.by_code.get(welsh) is not None:
+        return index.by_code[welsh].area
+    scottish = _scottish_council(text)
+    if scottish is not None:
+        raise AreaNotFoundError(_scotland_message(spec, scottish))
     close = difflib.get_close_matches(area_name_key(text), list(index.by_name), n=5, cutoff=0.6)
     candidates: list[str] = []
     for name in close:
@@ -101,6 +108,107 @@ def _resolve_one(index: AreaIndex, spec: str) -> Area:
     hint = f" Did you mean: {'; '.join(candidates[:5])}?" if candidates else ""
     raise AreaNotFoundError(
         f"Area '{spec}' matches no Census 2021 area name or code.{hint} {AREAS_HINT}"
+    )
+
+
+# Welsh-language names of Wales and its 22 principal areas (the Welsh Language
+# Commissioner's standardised forms, as listed in the alt-names of mySociety's
+# uk_local_authority_names_and_codes in the shared Census sources), folded by
+# area_name_key.
+WELSH_NAMES: dict[str, str] = {
+    area_name_key(name): code
+    for code, names in {
+        "W92000004": ("Cymru",),
+        "W06000001": ("Ynys Môn", "Sir Ynys Môn", "Cyngor Sir Ynys Môn"),
+        "W06000002": ("Cyngor Gwynedd", "Cyngor Sir Gwynedd"),
+        "W06000003": ("Cyngor Bwrdeistref Sirol Conwy",),
+        "W06000004": ("Sir Ddinbych", "Cyngor Sir Ddinbych"),
+        "W06000005": ("Sir y Fflint", "Cyngor Sir y Fflint"),
+        "W06000006": ("Wrecsam", "Cyngor Bwrdeistref Sirol Wrecsam"),
+        "W06000008": ("Cyngor Sir Ceredigion",),
+        "W06000009": ("Sir Benfro", "Cyngor Sir Penfro"),
+        "W06000010": ("Sir Gaerfyrddin", "Cyngor Sir Gâr"),
+        "W06000011": ("Abertawe", "Dinas a Sir Abertawe"),
+        "W06000012": ("Castell-nedd Port Talbot",),
+        "W06000013": ("Pen-y-bont ar Ogwr",),
+        "W06000014": ("Bro Morgannwg",),
+        "W06000015": ("Caerdydd", "Cyngor Caerdydd", "Dinas Caerdydd"),
+        "W06000016": ("Rhondda Cynon Taf",),
+        "W06000018": ("Caerffili",),
+        "W06000019": ("Blaenau Gwent",),
+        "W06000020": ("Tor-faen",),
+        "W06000021": ("Sir Fynwy",),
+        "W06000022": ("Casnewydd",),
+        "W06000023": ("Cyngor Sir Powys",),
+        "W06000024": ("Merthyr Tudful",),
+    }.items()
+    for name in names
+}
+
+# Scotland's 32 council areas (mySociety's uk_local_authority_names_and_codes in
+# the shared Census sources) and common short names. Scotland's Census (2022, NRS) is not in
+# the reference data: these names get a message that says so, not a near miss.
+_SCOTTISH_COUNCILS: dict[str, tuple[str, ...]] = {
+    "S92000003": ("Scotland", "Alba"),
+    "S12000005": ("Clackmannanshire",),
+    "S12000006": ("Dumfries and Galloway",),
+    "S12000008": ("East Ayrshire",),
+    "S12000010": ("East Lothian",),
+    "S12000011": ("East Renfrewshire",),
+    "S12000013": ("Na h-Eileanan Siar", "Eilean Siar", "Western Isles"),
+    "S12000014": ("Falkirk",),
+    "S12000017": ("Highland",),
+    "S12000018": ("Inverclyde",),
+    "S12000019": ("Midlothian",),
+    "S12000020": ("Moray",),
+    "S12000021": ("North Ayrshire",),
+    "S12000023": ("Orkney Islands", "Orkney"),
+    "S12000026": ("Scottish Borders", "The Scottish Borders"),
+    "S12000027": ("Shetland Islands", "Shetland"),
+    "S12000028": ("South Ayrshire",),
+    "S12000029": ("South Lanarkshire",),
+    "S12000030": ("Stirling",),
+    "S12000033": ("Aberdeen City", "Aberdeen"),
+    "S12000034": ("Aberdeenshire",),
+    "S12000035": ("Argyll and Bute",),
+    "S12000036": ("City of Edinburgh", "Edinburgh"),
+    "S12000038": ("Renfrewshire",),
+    "S12000039": ("West Dunbartonshire",),
+    "S12000040": ("West Lothian",),
+    "S12000041": ("Angus",),
+    "S12000042": ("Dundee City", "Dundee"),
+    "S12000045": ("East Dunbartonshire",),
+    "S12000047": ("Fife",),
+    "S12000048": ("Perth and Kinross",),
+    "S12000049": ("Glasgow City", "Glasgow"),
+    "S12000050": ("North Lanarkshire",),
+}
+
+
+def _scottish_council(text: str) -> str | None:
+    """The name of the Scottish area ``text`` names or codes, else None."""
+    code = text.strip().upper()
+    if code in _SCOTTISH_COUNCILS:
+        return _SCOTTISH_COUNCILS[code][0]
+    if re.fullmatch(r"S(?:12|13|16|92)\d{6}", code):
+        return code
+    key = area_name_key(text)
+    for names in _SCOTTISH_COUNCILS.values():
+        for name in names:
+            if area_name_key(name) in (key, key.removesuffix(" council")):
+                return names[0]
+    return None
+
+
+def _scotland_message(spec: str, name: str) -> str:
+    return (
+        f"Area '{spec}' is in Scotland ({name}): Scotland's Census (2022, National Records of "
+        "Scotland) is not included in the reference data, which holds Census 2021 for England "
+        "and Wales and for Northern Ireland. Audit against Scotland's figures with a population "
+        "file: `inclusion-audit reference show Lambeth --format csv > population.csv` writes a "
+        "template in the characteristic,category,count layout; replace its counts with the "
+        "council's figures from scotlandscensus.gov.uk, then run `inclusion-audit audit "
+        "REGISTER --reference population.csv`."
     )
 
 

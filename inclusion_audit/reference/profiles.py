@@ -21,7 +21,7 @@ from inclusion_audit.errors import FileReadError, ReferenceFileError, RegisterEr
 from inclusion_audit.ingest.harmonise import check_categories, parse_age_band, parse_age_years
 from inclusion_audit.ingest.readers import collect, read_table
 from inclusion_audit.reference import census
-from inclusion_audit.vocab.classifications import place_answer
+from inclusion_audit.vocab.classifications import BROADER_CHARACTERISTIC, place_answer
 from inclusion_audit.vocab.folding import column_key, is_declined
 
 REQUIRED_COLUMNS = ("characteristic", "category", "count")
@@ -258,9 +258,7 @@ class CensusReference:
             self._check_ages_eligible(answers)
         try:
             if name == "age":
-                found = census.age_profile(
-                    self.areas, age_bands_for(answers, self.eligible_age), self.eligible_age
-                )
+                found = self._age(answers)
             elif name == "ethnic_group" and _fits_only_broad_groups(self.areas, answers):
                 found = census.census_profile(self.areas, "ethnic_group_broad", self.eligible_age)
                 found = _renamed(
@@ -270,7 +268,7 @@ class CensusReference:
                     "groups, because the register's answers use those groups.",
                 )
             else:
-                found = census.census_profile(self.areas, name, self.eligible_age)
+                found = self._census_or_broader(name)
         except census.CharacteristicNotAvailableError as error:
             return NotAvailable(name, error.reason)
         return ReferenceCharacteristic(
@@ -284,6 +282,64 @@ class CensusReference:
             not_answered=found.not_answered,
             caveats=found.caveats,
             attribution=self.attribution,
+        )
+
+    def nation_gaps(self) -> list[tuple[str, str]]:
+        """Characteristics the areas' nation has no figures for, each with why.
+
+        Northern Ireland's Census (NISRA) is in the reference data only for age, sex,
+        ethnic group, religion and sexual orientation, by council: an audit there says
+        what it could not compare, whether or not the register asked it.
+        """
+        if not any(area.code.startswith("N") for area in self.areas):
+            return []
+        available = census.available_characteristics(self.areas)
+        covered = ", ".join(name.replace("_", " ") for name in available)
+        return [
+            (
+                name,
+                "Northern Ireland's Census 2021 figures (NISRA) in the reference data do not "
+                f"include it: they cover {covered}, for the 11 councils (no wards).",
+            )
+            for name in _NORTHERN_IRELAND_GAPS
+            if name not in available
+        ]
+
+    def _age(self, answers: Sequence[str]) -> census.CensusProfile:
+        """Age in the register's bands; ages in whole years in the area's published bands
+        where the standard ones do not line up with them (Northern Ireland)."""
+        bands = age_bands_for(answers, self.eligible_age)
+        try:
+            return census.age_profile(self.areas, bands, self.eligible_age)
+        except census.CharacteristicNotAvailableError:
+            if any(parse_age_band(answer) is not None for answer in answers):
+                raise
+            return census.census_profile(self.areas, "age", self.eligible_age)
+
+    def _census_or_broader(self, name: str) -> census.CensusProfile:
+        """The Census profile, else (a ward) the broader level the area has, said so.
+
+        Wards have ethnic group only at the 5 high-level groups (the LSOA table): a
+        register's detailed answers are then compared at that level, not dropped.
+        """
+        try:
+            return census.census_profile(self.areas, name, self.eligible_age)
+        except census.CharacteristicNotAvailableError as error:
+            broader = BROADER_CHARACTERISTIC.get(name)
+            if broader is None:
+                raise
+            reason = error.reason
+            try:
+                found = census.census_profile(self.areas, broader, self.eligible_age)
+            except census.CharacteristicNotAvailableError:
+                raise error from None
+        label = name.replace("_", " ")
+        return _renamed(
+            found,
+            name,
+            f"Compared at the broader level ({broader.replace('_', ' ')}): the Census "
+            f"detailed {label} categories are not available here ({reason.rstrip('.')}), "
+            "so every answer is counted in the broad group it belongs to.",
         )
 
     def _check_ages_eligible(self, answers: Sequence[str]) -> None:
@@ -321,6 +377,10 @@ class CensusReference:
         if all(northern_ireland):
             return str(nisra)
         return f"{ons} {nisra}" if any(northern_ireland) else str(ons)
+
+
+# What an audit in Northern Ireland reports it could not compare (see nation_gaps).
+_NORTHERN_IRELAND_GAPS = ("disability", "unpaid_care", "gender_identity", "tenure")
 
 
 def age_bands_for(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -50,9 +50,14 @@ __all__ = [
     "PLACEMENT_KINDS",
     "REFERENCE_CHARACTERISTIC",
     "Placement",
+    "classification_for",
     "closest_categories",
+    "groups_containing",
+    "hierarchy",
+    "knows_answers",
     "parse_age_span",
     "place_answer",
+    "probable_characteristic",
     "synonyms_for",
 ]
 
@@ -89,6 +94,8 @@ class Placement:
     category: str | None = None
     broad: str | None = None
     note: str | None = None
+    group: str | None = None
+    """For a "broad_only" answer, the group of the classification it names."""
 
 
 _YEARS = r"(?:\s*(?:years?|yrs?)(?:\s*old)?)?"
@@ -232,6 +239,146 @@ def _knowledge(characteristic: str) -> CharacteristicKnowledge:
     return CharacteristicKnowledge(declined=table[ANY_CHARACTERISTIC].declined)
 
 
+@cache
+def _variants_of() -> Mapping[str, tuple[str, ...]]:
+    """Characteristic (or alias) → the names of its variant classifications."""
+    index = current_index()
+    found: dict[str, list[str]] = {}
+    for variant, base in index["variants"].items():
+        found.setdefault(base, []).append(variant)
+    for alias, canonical in index["aliases"].items():
+        if canonical in found:
+            found[alias] = found[canonical]
+    return {name: tuple(sorted(names)) for name, names in found.items()}
+
+
+def variant_names() -> frozenset[str]:
+    """The nations' own classifications (``ethnic_group_ni``...): never a column's name."""
+    return frozenset(current_index()["variants"])
+
+
+def _labels_cover(tree: CategoryTree, categories: tuple[str, ...]) -> bool:
+    keys = {answer_key(label) for label in tree.parent}
+    return all(answer_key(category) in keys for category in categories)
+
+
+@lru_cache(maxsize=256)
+def classification_for(characteristic: str, categories: tuple[str, ...]) -> str:
+    """The classification whose labels a reference's categories are: the name to place by.
+
+    Each nation publishes some characteristics with its own categories: NISRA's
+    ethnic groups for Northern Ireland have Irish Traveller and Roma as groups of
+    their own, where England and Wales have "White: Gypsy or Irish Traveller" and
+    "White: Roma". Answers are placed by the classification of the area audited,
+    which its categories show. A reference that is the characteristic's own
+    classification, or no classification at all (a user's own labels), keeps the
+    characteristic.
+
+    >>> classification_for("ethnic_group", ("White", "Irish Traveller", "Roma", "Mixed"))
+    'ethnic_group_ni'
+    >>> classification_for("ethnic_group", ("White", "Mixed or Multiple ethnic groups"))
+    'ethnic_group'
+    """
+    variants = _variants_of().get(characteristic, ())
+    if not variants or not categories:
+        return characteristic
+    table = knowledge_table()
+    own = table.get(characteristic)
+    if own is not None and _labels_cover(own.tree, categories):
+        return characteristic
+    for variant in variants:
+        if _labels_cover(table[variant].tree, categories):
+            return variant
+    return characteristic
+
+
+def hierarchy(characteristic: str) -> tuple[Mapping[str, str | None], bool]:
+    """The classification tree of a characteristic: label → parent label (None at the top).
+
+    The flag says whether the tree has more than one level. Empty for a
+    characteristic without a classification (a custom question).
+    """
+    tree = _knowledge(characteristic).tree
+    return tree.parent, any(up is not None for up in tree.parent.values())
+
+
+def knows_answers(characteristic: str) -> bool:
+    """Whether the knowledge has a classification for the characteristic's answers."""
+    return bool(_knowledge(characteristic).tree.parent)
+
+
+def groups_containing(
+    characteristic: str, categories: Sequence[str], groups: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """For each category, the ``groups`` (labels of its classification) that contain it.
+
+    Used when some answers name only a broad group ("Other language", "Mixed
+    race"): a category inside such a group cannot be judged from the detailed
+    answers alone, and is counted under the group at the level the answers
+    support. Groups come lowest first; a category in no group gets ``()``.
+
+    >>> groups_containing("english_proficiency", [
+    ...     "Main language is English (English or Welsh in Wales)",
+    ...     "Main language is not English (English or Welsh in Wales): Cannot speak English",
+    ... ], ["Main language is not English (English or Welsh in Wales)"])[
+    ...     "Main language is not English (English or Welsh in Wales): Cannot speak English"]
+    ('Main language is not English (English or Welsh in Wales)',)
+    """
+    name = classification_for(characteristic, tuple(categories))
+    tree = _knowledge(name).tree
+    by_key = {answer_key(label): label for label in tree.parent}
+    wanted = {answer_key(group) for group in groups}
+    found: dict[str, tuple[str, ...]] = {}
+    for category in categories:
+        label = by_key.get(answer_key(category))
+        chain = [] if label is None else [label, *tree.ancestors(label)]
+        found[category] = tuple(up for up in chain if answer_key(up) in wanted)
+    return found
+
+
+def probable_characteristic(
+    answers: Sequence[tuple[str | None, int]], characteristics: Sequence[str]
+) -> tuple[str, int, int] | None:
+    """The one characteristic a column's answers look like, from the answers alone.
+
+    For a column whose header no rule recognises ("Background"): each answer is
+    placed among every label of each characteristic's classification. The column
+    is probably that characteristic when at least 80% of its answered rows (not
+    blank, not declined), in at least two different categories, are placed, and no
+    other characteristic fits as well (a Yes/No column could be several, so it is
+    none). Returns the characteristic, the rows placed and the rows answered. Only
+    suggests: nothing is audited from it.
+
+    >>> probable_characteristic([("White British", 3), ("Indian", 2), (None, 1)],
+    ...                         ["sex", "ethnic_group", "religion"])
+    ('ethnic_group', 5, 5)
+    """
+    scores: list[tuple[int, int, str]] = []
+    for characteristic in characteristics:
+        labels = tuple(_knowledge(characteristic).tree.parent)
+        if not labels:
+            continue
+        placed, answered = 0, 0
+        categories: set[str | None] = set()
+        for answer, count in answers:
+            where = place_answer(characteristic, answer, labels)
+            if where.kind in ("blank", "declined"):
+                continue
+            answered += count
+            if where.kind in ("category", "broad_only"):
+                placed += count
+                categories.add(where.category or where.group)
+        if answered and placed >= 0.8 * answered and len(categories) >= 2:
+            scores.append((placed, answered, characteristic))
+    if not scores:
+        return None
+    scores.sort(reverse=True)
+    if len(scores) > 1 and scores[1][0] == scores[0][0]:
+        return None
+    placed, answered, name = scores[0]
+    return name, placed, answered
+
+
 def place_answer(characteristic: str, answer: str | None, categories: Sequence[str]) -> Placement:
     """Place one answer among a reference's categories, or say why it cannot be.
 
@@ -259,7 +406,7 @@ def place_answer(characteristic: str, answer: str | None, categories: Sequence[s
     """
     if answer is None or not answer.strip():
         return Placement("blank")
-    knowledge = _knowledge(characteristic)
+    knowledge = _knowledge(classification_for(characteristic, tuple(categories)))
     key = answer_key(answer)
     if key in knowledge.declined or normalise(answer) in DECLINED_ANSWERS:
         return Placement("declined")
@@ -277,6 +424,28 @@ def place_answer(characteristic: str, answer: str | None, categories: Sequence[s
         return _resolve(tree, answer, target, by_key)
     if key in knowledge.unplaceable:
         return Placement("unplaceable", note=knowledge.unplaceable[key])
+    return _bilingual(characteristic, key, categories)
+
+
+def _bilingual(characteristic: str, key: str, categories: Sequence[str]) -> Placement:
+    """A bilingual answer ("Benyw / Female", "Ydw / Yes") read by its two halves.
+
+    Welsh forms print each option in Welsh and English around a slash. The answer
+    is placed only when both halves are known and mean the same thing; "Male /
+    Female" (two different answers) stays unknown.
+    """
+    halves = key.split("/")
+    if len(halves) != 2 or not all(half.strip() for half in halves):
+        return Placement("unknown")
+    placed = [place_answer(characteristic, half.strip(), categories) for half in halves]
+    first = placed[0]
+    if all(p.kind == "declined" for p in placed):
+        return first
+    same = all(
+        (p.kind, p.category, p.group) == (first.kind, first.category, first.group) for p in placed
+    )
+    if same and first.kind in ("category", "broad_only"):
+        return first
     return Placement("unknown")
 
 
@@ -309,7 +478,7 @@ def _resolve(
         )
         if target.note:
             note = f"{note} {target.note}"
-        return Placement("broad_only", None, tree.root(target.label), note)
+        return Placement("broad_only", None, tree.root(target.label), note, target.label)
     return Placement(
         "unknown",
         note=f"'{answer}' usually means '{target.label}', which is not among the "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from inclusion_audit.vocab.classifications import knowledge_table
+from inclusion_audit.vocab.classifications import knowledge_table, variant_names
 from inclusion_audit.vocab.knowledge import (
     ANY_CHARACTERISTIC,
     ColumnRule,
@@ -36,6 +36,8 @@ class ColumnGuess:
     characteristic: str | None
     approximate: str | None
     reason: str
+    recognised: bool = True
+    """False when no rule knows the header (kind "ignore" by default, not by a rule)."""
 
 
 @cache
@@ -57,7 +59,7 @@ def _rules() -> tuple[ColumnRule, ...]:
 @cache
 def _characteristic_names() -> dict[str, str]:
     """Header text → characteristic, for columns named after one ("ethnic_group")."""
-    names = {"age", *knowledge_table()} - {ANY_CHARACTERISTIC}
+    names = {"age", *knowledge_table()} - {ANY_CHARACTERISTIC} - variant_names()
     return {name.replace("_", " "): name for name in names}
 
 
@@ -85,4 +87,6 @@ def guess_column(header: str) -> ColumnGuess:
             return ColumnGuess(
                 rule.kind, rule.characteristic, rule.approximate, f"header {header!r} {rule.reason}"
             )
-    return ColumnGuess("ignore", None, None, f"header {header!r} is not a question the audit knows")
+    return ColumnGuess(
+        "ignore", None, None, f"header {header!r} is not a question the audit knows", False
+    )

@@ -37,6 +37,7 @@ COLUMN_KINDS = (
     "identifying",
     "free_text",
     "event",
+    "event_date",
     "timestamp",
     "date_of_birth",
     "ignore",
@@ -277,20 +278,29 @@ def _add_headings(
 
 
 def _checked_knowledge() -> tuple[
-    dict[str, CharacteristicKnowledge], frozenset[str], dict[str, str]
+    dict[str, CharacteristicKnowledge], frozenset[str], dict[str, str], dict[str, str]
 ]:
     """Knowledge for every characteristic the data files cover, checked, from the files.
 
     Returns the knowledge of each characteristic that is not an alias, the
-    declined answers of every characteristic, and alias → characteristic.
+    declined answers of every characteristic, alias → characteristic, and
+    variant classification → the characteristic it varies (``ethnic_group_ni`` →
+    ``ethnic_group``).
     """
     classifications = _table(
         _read_toml("classifications.toml").get("classification"), "classification"
     )
     trees: dict[str, CategoryTree] = {}
+    variant_specs: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, spec in classifications.items():
         spec = _table(spec, f"classification.{name}")
         tree = _build_tree(name, spec)
+        base = _string(spec.get("variant_of"), f"classification.{name}.variant_of", required=False)
+        if base is not None:
+            crosswalk = _table(spec.get("crosswalk", {}), f"classification.{name}.crosswalk")
+            variant_specs[name] = (base, crosswalk)
+            trees[name] = tree
+            continue
         for characteristic in _strings(
             spec.get("characteristics"), f"classification.{name}.characteristics"
         ):
@@ -316,7 +326,9 @@ def _checked_knowledge() -> tuple[
     names.discard("all")
 
     knowledge: dict[str, CharacteristicKnowledge] = {}
-    for name in sorted(names - set(aliases)):
+    # Variants last: they take over the wordings of the characteristic they vary.
+    ordered = sorted(names - set(aliases) - set(variant_specs)) + sorted(variant_specs)
+    for name in ordered:
         tree = trees.get(name, _EMPTY_TREE)
         builder = _TableBuilder(name, tree)
         for label in tree.parent:
@@ -334,8 +346,11 @@ def _checked_knowledge() -> tuple[
             ):
                 builder.add(answer, target, where)
         _add_headings(builder, _entries(heading_spec.get(name), f"heading.{name}"), entries)
+        inherited: Mapping[str, str] = {}
+        if name in variant_specs:
+            inherited = _add_crosswalk(builder, name, variant_specs[name], knowledge)
 
-        unplaceable: dict[str, str] = {}
+        unplaceable: dict[str, str] = dict(inherited)
         for i, entry in enumerate(_entries(unplaceable_spec.get(name), f"unplaceable.{name}")):
             where = f"unplaceable.{name}[{i}]"
             _string(entry.get("source"), f"{where}.source")
@@ -343,7 +358,7 @@ def _checked_knowledge() -> tuple[
             assert note is not None
             for answer in _strings(entry.get("answers"), f"{where}.answers"):
                 key = answer_key(answer)
-                if key in builder.synonyms or key in unplaceable:
+                if key in builder.synonyms or (key in unplaceable and key not in inherited):
                     raise ClassificationDataError(f"{where}: {answer!r} is already listed")
                 unplaceable[key] = note
 
@@ -351,6 +366,8 @@ def _checked_knowledge() -> tuple[
         declined = common | {
             answer_key(a) for a in _strings(own.get("answers"), f"declined.{name}.answers")
         }
+        if name in variant_specs:
+            declined |= knowledge[variant_specs[name][0]].declined
         clash = declined & (set(builder.synonyms) | set(unplaceable))
         if clash:
             raise ClassificationDataError(
@@ -365,7 +382,40 @@ def _checked_knowledge() -> tuple[
         if canonical is None or canonical not in knowledge:
             raise ClassificationDataError(f"aliases.{alias}: {canonical!r} has no knowledge")
         checked_aliases[alias] = canonical
-    return knowledge, frozenset(common), checked_aliases
+    variants = {name: base for name, (base, _) in variant_specs.items()}
+    return knowledge, frozenset(common), checked_aliases, variants
+
+
+def _add_crosswalk(
+    builder: _TableBuilder,
+    name: str,
+    spec: tuple[str, dict[str, Any]],
+    knowledge: Mapping[str, CharacteristicKnowledge],
+) -> dict[str, str]:
+    """A variant's copy of its base characteristic's wordings, through the crosswalk.
+
+    Every wording the base knows for a label the crosswalk places is added with the
+    variant's label, unless the variant's own synonyms already say otherwise. Returns
+    the base's unplaceable answers, which stay unplaceable; wordings of labels the
+    crosswalk does not place are left out, so they are reported as unknown.
+    """
+    base_name, crosswalk = spec
+    base = knowledge.get(base_name)
+    if base is None:
+        raise ClassificationDataError(f"classification.{name}.variant_of: {base_name!r} unknown")
+    where = f"classification.{name}.crosswalk"
+    placed: dict[str, str] = {}
+    for label, target in crosswalk.items():
+        if label not in base.tree.parent:
+            raise ClassificationDataError(f"{where}: {label!r} is not a label of {base_name}")
+        placed[label] = builder.label(_string(target, f"{where}.{label}"), where)
+    for key, found in base.synonyms.items():
+        if key in builder.synonyms or found.label not in placed:
+            continue
+        builder.add(
+            key, SynonymTarget(placed[found.label], found.note), f"{where} ({found.label!r})"
+        )
+    return {k: v for k, v in base.unplaceable.items() if k not in builder.synonyms}
 
 
 @dataclass(frozen=True)
@@ -446,7 +496,7 @@ INDEX_FILE = "answer_knowledge.json"
 
 
 # Raise when the index's layout changes, so an index in the old layout is not read.
-_INDEX_FORMAT = 1
+_INDEX_FORMAT = 2
 
 
 _SOURCE_FILES = ("classifications.toml", "synonyms.toml", "columns.toml")
@@ -462,12 +512,13 @@ def knowledge_index() -> dict[str, Any]:
     the folding code instead fails the test that compares the shipped index with
     a fresh one.
     """
-    knowledge, common, aliases = _checked_knowledge()
+    knowledge, common, aliases, variants = _checked_knowledge()
     return {
         "format": _INDEX_FORMAT,
         "sources": _source_digests(),
         "declined": sorted(common),
         "aliases": aliases,
+        "variants": variants,
         "knowledge": {
             name: {
                 "tree": dict(entry.tree.parent),

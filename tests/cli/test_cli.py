@@ -23,7 +23,7 @@ def test_json_to_stdout(runner, example_register, example_reference) -> None:
     result = invoke(runner, "audit", example_register, "--reference", example_reference)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "2.0"
     assert data["n_participants"] == 240
     assert "Audited 240 participants" in result.stderr
 

@@ -33,7 +33,15 @@ def by_name(data: dict) -> dict[str, dict]:
         ("excel_1252_semicolon.csv", {"age", "sex", "ethnic_group", "religion"}),
         (
             "bom_utf8.csv",
-            {"age", "sex", "ethnic_group", "religion", "sexual_orientation", "gender_identity"},
+            {
+                "age",
+                "sex",
+                "ethnic_group",
+                "religion",
+                "sexual_orientation",
+                "gender_identity",
+                "gender_identity_broad",
+            },
         ),
         (
             "govocal_export.csv",

@@ -94,7 +94,17 @@ def test_characteristic_the_area_lacks_is_not_audited(write_csv) -> None:
     reference = CensusReference(tuple(census.resolve_areas(["Belfast"])))
     profile = reference.profile("disability", [])
     assert isinstance(profile, NotAvailable)
-    assert data["not_audited"] == [{"name": "disability", "reason": profile.reason}]
+    assert data["not_audited"][0] == {
+        "name": "disability",
+        "reason": profile.reason,
+        "column": "disability",
+        "fix": data["not_audited"][0]["fix"],
+    }
+    assert "--reference" in data["not_audited"][0]["fix"]
+    # What Northern Ireland lacks is listed too, though the register did not ask it.
+    rest = {item["name"]: item["reason"] for item in data["not_audited"][1:]}
+    assert set(rest) == {"unpaid_care", "gender_identity", "tenure"}
+    assert all("Northern Ireland" in reason for reason in rest.values())
 
 
 def test_ages_outside_the_eligible_ages_are_an_error(write_csv) -> None:
