@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,7 +23,7 @@ from inclusion_audit.action.reported import count_reported_barriers, reported_ba
 from inclusion_audit.config import DEFAULT_THRESHOLD, AuditConfig
 from inclusion_audit.errors import RegisterError
 from inclusion_audit.findings.classify import classify
-from inclusion_audit.findings.quotas import check_quotas
+from inclusion_audit.findings.quotas import check_quotas, unplaced_quota_answers
 from inclusion_audit.ingest.harmonise import (
     AnswerPlacer,
     ColumnAssignment,
@@ -148,7 +148,22 @@ def prepare_register(
     ]
     not_audited += unused
     not_audited += _probable(probes, counted, wanted, assigned)
-    quota_results = check_quotas(quotas, {name: counts[a.column] for name, a in assigned.items()})
+    quota_answers: dict[str, Iterable[tuple[str | None, int]]] = {
+        name: counts[a.column] for name, a in assigned.items()
+    }
+    quota_results = check_quotas(quotas, quota_answers)
+    for name, (unplaced, answered) in unplaced_quota_answers(quotas, quota_answers).items():
+        categories = ", ".join(repr(q.category) for q in quotas if q.characteristic == name)
+        not_audited.append(
+            NotAudited(
+                name,
+                f"{unplaced} of {answered} answers in column {assigned[name].column!r} fit none "
+                f"of the quota categories ({categories}), so they count towards no quota.",
+                assigned[name].column,
+                "Name the quota categories as the register's answers are written (or as ONS "
+                "labels), or correct the answers.",
+            )
+        )
     prepared: list[tuple[ColumnAssignment, ReferenceCharacteristic, HarmonisedColumn]] = []
     placers: dict[str, AnswerPlacer] = {}
     unmatched: dict[str, dict[str, int]] = {}

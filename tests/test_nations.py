@@ -511,3 +511,20 @@ def test_welsh_language_is_audited_against_a_population_file(write_csv) -> None:
     code, data, output = audit(register, "--reference", reference)
     assert code == 0, output
     assert counts(data, "welsh_language") == {"Can speak Welsh": 3, "Cannot speak Welsh": 5}
+
+
+def test_quota_answers_that_fit_no_quota_are_listed(write_csv) -> None:
+    register = write_csv(
+        "panel.csv",
+        register_rows({"Tenure": {"Owner": 6, "Social rented": 2, "Private rented": 2}}),
+    )
+    targets = write_csv(
+        "quotas.csv",
+        [["category", "name", "min", "max"], ["Tenure", "Owner", 4, 7], ["Tenure", "Renter", 2, 5]],
+    )
+    code, data, output = audit(register, "--targets", targets, "--area", "Tower Hamlets")
+    assert code == 0, output
+    assert "tenure" in {c["name"] for c in data["characteristics"]}
+    item = next(i for i in data["not_audited"] if i["name"] == "Tenure")
+    assert item["reason"].startswith("4 of 10 answers in column 'Tenure' fit none")
+    assert item["column"] == "Tenure" and item["fix"]

@@ -10,6 +10,32 @@ from inclusion_audit.vocab.classifications import place_answer
 from inclusion_audit.vocab.folding import column_key
 
 
+def unplaced_quota_answers(
+    quotas: Sequence[Quota], answers: dict[str, Iterable[tuple[str | None, int]]]
+) -> dict[str, tuple[int, int]]:
+    """Per quota characteristic, the answered rows that fit none of its quota categories.
+
+    Returns characteristic → (rows fitting no quota category, rows answered), for those
+    with any: such people count towards no quota, which the result must say.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    categories: dict[str, list[str]] = {}
+    for quota in quotas:
+        categories.setdefault(quota.characteristic, []).append(quota.category)
+    for characteristic, names in categories.items():
+        unplaced = answered = 0
+        for answer, count in answers.get(characteristic, ()):
+            placement = place_answer(column_key(characteristic), answer, names)
+            if placement.kind in ("blank", "declined"):
+                continue
+            answered += count
+            if placement.kind != "category":
+                unplaced += count
+        if unplaced:
+            found[characteristic] = (unplaced, answered)
+    return found
+
+
 def check_quotas(
     quotas: Sequence[Quota], answers: dict[str, Iterable[tuple[str | None, int]]]
 ) -> list[QuotaResult]:

@@ -336,8 +336,10 @@ def _band_caveats(
 def _missing_age_reason(store: DataStore, areas: Sequence[Area]) -> str:
     if any(a.type == "ward" for a in areas):
         return (
-            "single-year age is published only down to MSOA, which does not nest in wards, "
-            "so there are no ward age figures."
+            "ward figures are added up from LSOA tables, and the Census sources the reference "
+            "data is built from hold age only by MSOA (TS007, single years), whose areas do not "
+            "nest in wards, so there are no ward age figures; compare with the ward's local "
+            "authority, or give the ward's ages with --reference."
         )
     return "no age table in the reference data covers all of these areas together."
 
@@ -415,7 +417,10 @@ def sex_profile(
     sources = age_sources(store, codes, sexes=("Female", "Male"))
     if not sources:
         reason = (
-            "sex is published for local authorities, regions and countries, not for wards."
+            "the Census sources the reference data is built from hold sex only for local "
+            "authorities, regions and countries (no LSOA or MSOA table of sex), so there are "
+            "no ward sex figures; compare with the ward's local authority, or give the ward's "
+            "figures with --reference."
             if any(a.type == "ward" for a in areas)
             else "no sex table in the reference data covers all of these areas together."
         )
