@@ -33,7 +33,14 @@ from inclusion_audit.ingest.harmonise import (
     harmonise_column,
     parse_date,
 )
-from inclusion_audit.ingest.mapping import IGNORE, UserMapping, toml_string
+from inclusion_audit.ingest.mapping import (
+    DECLINED,
+    IGNORE,
+    TODO,
+    UNPLACEABLE,
+    UserMapping,
+    toml_string,
+)
 from inclusion_audit.ingest.readers import Table, answer_counts, collect
 from inclusion_audit.ingest.validate import (
     check_has_characteristics,
@@ -172,7 +179,7 @@ def prepare_register(
         if name not in wanted:
             continue  # a quota-only column
         raw = counts[assignment.column]
-        profile = reference.profile(name, _answers_for_bands(raw, assignment, event_date))
+        profile = reference.profile(name, _answers_for_bands(raw, assignment, event_date, mapping))
         if isinstance(profile, NotAvailable):
             not_audited.append(NotAudited(name, profile.reason, assignment.column, _REFERENCE_FIX))
             continue
@@ -536,9 +543,22 @@ def _answers_for_bands(
     raw: Sequence[tuple[str | None, int]],
     assignment: ColumnAssignment,
     event_date: dt.date | None,
+    mapping: UserMapping | None = None,
 ) -> list[str]:
-    """The distinct answers a reference sees, dates of birth already turned into ages."""
+    """The distinct answers a reference sees, dates of birth already turned into ages.
+
+    For age, the mapping file's decisions come first: an answer it sets aside (or
+    leaves to decide) makes no band, and one it maps to a band counts as that band,
+    which is how a user settles two overlapping ranges.
+    """
     answers = [answer for answer, _ in raw if answer is not None]
+    if mapping is not None and assignment.characteristic == "age":
+        decided = [(answer, mapping.answer_for(assignment.question, answer)) for answer in answers]
+        answers = [
+            answer if decision is None else decision
+            for answer, decision in decided
+            if decision not in (DECLINED, UNPLACEABLE, TODO)
+        ]
     if not assignment.dates_of_birth:
         return answers
     ages = [birth_answer_age(answer, event_date) for answer in answers]

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from inclusion_audit.errors import ReferenceDataError
-from inclusion_audit.ingest.harmonise import parse_age_band
 from inclusion_audit.result import Status
+from inclusion_audit.vocab.ages import parse_age_band
 from inclusion_audit.vocab.classifications import BROADER_CHARACTERISTIC
 from inclusion_audit.vocab.folding import normalise
 

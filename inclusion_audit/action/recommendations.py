@@ -49,10 +49,10 @@ from inclusion_audit.action.knowledge import (
 from inclusion_audit.action.knowledge_loader import load_knowledge_base
 from inclusion_audit.action.wording import describe_group, join_words
 from inclusion_audit.errors import InputError
-from inclusion_audit.ingest.harmonise import parse_age_band
 from inclusion_audit.reference import census
 from inclusion_audit.result import AuditResult, CharacteristicResult, GroupResult, Status
 from inclusion_audit.result import RecommendationResult as Recommendation
+from inclusion_audit.vocab.ages import parse_age_band
 from inclusion_audit.vocab.folding import column_key, normalise
 
 __all__ = [

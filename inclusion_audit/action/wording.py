@@ -8,7 +8,7 @@ from inclusion_audit.action.event import (
     EventDetails,
 )
 from inclusion_audit.action.knowledge import PLACEHOLDERS, characteristic_family, fold_label
-from inclusion_audit.ingest.harmonise import parse_age_band
+from inclusion_audit.vocab.ages import parse_age_band
 
 __all__ = [
     "describe_group",

@@ -18,39 +18,17 @@ from dataclasses import dataclass, field
 
 from inclusion_audit.errors import RegisterError
 from inclusion_audit.ingest.mapping import DECLINED, IGNORE, UNPLACEABLE, UserMapping
+from inclusion_audit.vocab.ages import MAX_AGE, parse_age_years
 from inclusion_audit.vocab.classifications import (
     REFERENCE_CHARACTERISTIC,
     Placement,
     groups_containing,
-    parse_age_span,
     place_answer,
 )
 from inclusion_audit.vocab.columns import guess_column
 from inclusion_audit.vocab.folding import DECLINED_ANSWERS, column_key, normalise
 
-_AGE_NUMBER = re.compile(r"^(\d{1,3})(?:\.0+)?$")
-_MAX_AGE = 120
-
-
-def parse_age_band(text: str) -> tuple[int, int | None] | None:
-    """Parse an age band label into inclusive ``(low, high)``; high None is open.
-
-    >>> parse_age_band("18-24"), parse_age_band("Aged 25 to 34 years"), parse_age_band("75+")
-    ((18, 24), (25, 34), (75, None))
-    >>> parse_age_band("Under 18"), parse_age_band("Female"), parse_age_band("34")
-    ((0, 17), None, None)
-    """
-    span = parse_age_span(text)
-    # A bare number is an age in years, not a band of one year.
-    return None if span is None or parse_age_years(text) is not None else span
-
-
-def parse_age_years(text: str) -> int | None:
-    """An age given in whole years ("34", "34.0"), or None."""
-    match = _AGE_NUMBER.match(normalise(text))
-    if match and int(match[1]) <= _MAX_AGE:
-        return int(match[1])
-    return None
+_MAX_AGE = MAX_AGE
 
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")

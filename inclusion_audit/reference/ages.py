@@ -31,6 +31,12 @@ from inclusion_audit.reference.census_data import (
     short_table,
     unique,
 )
+from inclusion_audit.vocab.ages import (
+    STANDARD_STARTS,
+    AgeSpan,
+    band_label,
+    uncovered_spans,
+)
 
 __all__ = [
     "AgeBandError",
@@ -211,25 +217,37 @@ def age_profile(
     bands: Sequence[tuple[str, int, int | None]],
     eligible_age: AgeRange | None = None,
 ) -> CensusProfile:
-    """Census population in the caller's age bands, clipped to the eligible ages.
+    """Census population in the caller's age bands, covering every eligible age.
 
     ``bands`` are ``(label, low, high)`` with inclusive ages and ``high`` None for an
-    open-ended band, e.g. ``[("18-24", 18, 24), ("75+", 75, None)]``. England and
-    Wales figures are exact sums of single-year counts (TS007). A band wholly
-    outside the eligible ages is kept with a count of 0 and a caveat. Northern
-    Ireland has only broad NISRA bands, so its bands must line up with them.
+    open-ended band, e.g. ``[("18-24", 18, 24), ("75+", 75, None)]``; each is
+    clipped to the eligible ages (a band wholly outside them is kept with a count
+    of 0 and a caveat). The eligible ages no band covers are never dropped: they
+    become groups of their own, cut where the standard bands start (16-24, 25-34,
+    …, 75+), so the categories always add up to the whole eligible population.
+    With no bands at all, that gives the standard bands. England and Wales
+    figures are exact sums of single-year counts (TS007). Northern Ireland has
+    only broad NISRA bands, so its bands must line up with them.
 
     Raises:
         AgeBandError: a band is inverted or bands overlap.
         CharacteristicNotAvailableError: no age table lines up with the bands.
+
+    >>> from inclusion_audit.reference.areas import resolve_areas
+    >>> lambeth = resolve_areas(["Lambeth"])
+    >>> profile = age_profile(lambeth, [("18-24", 18, 24)], parse_age_range("16+"))
+    >>> list(profile.categories)
+    ['16-17', '18-24', '25-34', '35-44', '45-54', '55-64', '65-74', '75+']
+    >>> sum(profile.categories.values()) == sum(
+    ...     age_profile(lambeth, [], parse_age_range("16+")).categories.values())
+    True
     """
     store = data_store()
     codes = data_codes(store.areas, areas, "age")
     clipped = _clip_bands(bands, eligible_age)
-    wanted = [(lo, hi) for _, lo, hi in clipped if lo <= hi]
     sources = age_sources(store, codes, sexes=None)
-    source = next((s for s in sources if all(s.aligned(lo, hi) for lo, hi in wanted)), None)
-    if source is None:
+    fitting = _fitting_source(sources, clipped, eligible_age)
+    if fitting is None:
         if sources:
             offered = "; ".join(
                 f"{s.meta['ons_table']}: "
@@ -244,12 +262,37 @@ def age_profile(
         else:
             reason = _missing_age_reason(store, areas)
         raise CharacteristicNotAvailableError("age", areas, reason)
+    source, gaps = fitting
     counts = _age_counts(store, source, codes, by_sex=False)
     rows = counts.select("age_low", "age_high", "count").collect().rows()
-    categories = {
-        label: (_sum_range(rows, lo, hi) if lo <= hi else 0.0) for label, lo, hi in clipped
-    }
+    groups = [
+        (lo if lo <= hi else low, label, _sum_range(rows, lo, hi) if lo <= hi else 0.0)
+        for (label, lo, hi), (_, low, _) in zip(clipped, bands, strict=True)
+    ]
+    for lo, hi in gaps:
+        top = OPEN_AGE if hi is None else hi
+        groups.append((lo, band_label(lo, hi), _sum_range(rows, lo, top)))
+    categories = {label: count for _, label, count in sorted(groups, key=lambda g: g[0])}
     caveats = _band_caveats(bands, clipped, eligible_age)
+    left_out = uncovered_spans(
+        [(lo, None if hi == OPEN_AGE else hi) for _, lo, hi in clipped if lo <= hi] + list(gaps),
+        0 if eligible_age is None else eligible_age.low,
+        None if eligible_age is None else eligible_age.high,
+        (),
+    )
+    if left_out:
+        caveats.append(
+            f"Ages {', '.join(_gap_text(left_out))} fall in no band {source.meta['ons_table']} "
+            "publishes for these areas, so they are left out of the census base."
+        )
+    if bands and gaps:
+        labels = ", ".join(f"'{band_label(lo, hi)}'" for lo, hi in gaps)
+        caveats.append(
+            f"No register answer is a band for ages {', '.join(_gap_text(gaps))}; they are "
+            f"groups of their own ({labels}), so the census base still covers every "
+            f"{'eligible ' if eligible_age is not None and not eligible_age.is_all_ages else ''}"
+            "age. A whole-year answer in those ages is counted there."
+        )
     caveats.extend(area_caveats(store.areas, areas))
     universe = source.meta["universe"]
     restricted = eligible_age is not None and not eligible_age.is_all_ages
@@ -269,12 +312,49 @@ def age_profile(
     )
 
 
+def _fitting_source(
+    sources: Sequence[_AgeSource],
+    clipped: Sequence[tuple[str, int, int]],
+    eligible: AgeRange | None,
+) -> tuple[_AgeSource, list[AgeSpan]] | None:
+    """The first source whose published groups line up with the bands and the gaps between them.
+
+    Gaps are cut where the standard bands start, or, for a source that does not
+    publish those (NISRA's), where its own groups start.
+    """
+    inside = [(lo, None if hi == OPEN_AGE else hi) for _, lo, hi in clipped if lo <= hi]
+    e_low = 0 if eligible is None else eligible.low
+    e_high = None if eligible is None else eligible.high
+    for source in sources:
+        own_starts = tuple(lo for lo, _ in source.bands)
+        for starts in (STANDARD_STARTS, own_starts):
+            gaps = uncovered_spans(inside, e_low, e_high, starts)
+            spans = [*inside, *gaps]
+            if all(source.aligned(lo, OPEN_AGE if hi is None else hi) for lo, hi in spans):
+                return source, gaps
+    # Northern Ireland's tables for residents aged 16+ cannot give the younger ages:
+    # there, bands that line up are used alone and the caveat names the ages left out.
+    for source in sources:
+        if inside and all(source.aligned(lo, OPEN_AGE if hi is None else hi) for lo, hi in inside):
+            return source, []
+    return None
+
+
+def _gap_text(gaps: Sequence[AgeSpan]) -> list[str]:
+    """Adjacent gap pieces joined again: [(16, 17), (35, 44), (45, None)] → 16-17, 35+."""
+    joined: list[list[int | None]] = []
+    for lo, hi in gaps:
+        if joined and joined[-1][1] is not None and joined[-1][1] + 1 == lo:
+            joined[-1][1] = hi
+        else:
+            joined.append([lo, hi])
+    return [_range_text(int(lo or 0), hi) for lo, hi in joined]
+
+
 def _clip_bands(
     bands: Sequence[tuple[str, int, int | None]], eligible: AgeRange | None
 ) -> list[tuple[str, int, int]]:
     """Validate bands and clip them to the eligible range (empty bands get low > high)."""
-    if not bands:
-        raise AgeBandError("No age bands were given; pass at least one (label, low, high).")
     spans: list[tuple[str, int, int]] = []
     for label, low, high in bands:
         top = OPEN_AGE if high is None else high
@@ -313,22 +393,6 @@ def _band_caveats(
             caveats.append(
                 f"Age band '{label}' is limited to the eligible ages "
                 f"({_range_text(c_lo, None if c_hi == OPEN_AGE else c_hi)})."
-            )
-    if eligible is not None:
-        e_high = OPEN_AGE if eligible.high is None else eligible.high
-        covered = sorted((lo, hi) for _, lo, hi in clipped if lo <= hi)
-        gaps: list[str] = []
-        cursor = eligible.low
-        for lo, hi in covered:
-            if lo > cursor:
-                gaps.append(_range_text(cursor, lo - 1))
-            cursor = max(cursor, hi + 1)
-        if cursor <= e_high:
-            gaps.append(_range_text(cursor, None if e_high == OPEN_AGE else e_high))
-        if gaps:
-            caveats.append(
-                f"Eligible ages {', '.join(gaps)} fall in no band and are left out of the "
-                "census base."
             )
     return caveats
 

@@ -18,9 +18,17 @@ from typing import Protocol
 import polars as pl
 
 from inclusion_audit.errors import FileReadError, ReferenceFileError, RegisterError
-from inclusion_audit.ingest.harmonise import check_categories, parse_age_band, parse_age_years
+from inclusion_audit.ingest.harmonise import check_categories
 from inclusion_audit.ingest.readers import collect, read_table
 from inclusion_audit.reference import census
+from inclusion_audit.vocab.ages import (
+    MAX_AGE,
+    overlaps,
+    parse_age_band,
+    parse_age_years,
+    span_text,
+    within,
+)
 from inclusion_audit.vocab.classifications import BROADER_CHARACTERISTIC, place_answer
 from inclusion_audit.vocab.folding import column_key, is_declined
 
@@ -218,18 +226,6 @@ def _check_distribution(name: str, categories: dict[str, float], path: Path) -> 
         raise ReferenceFileError(f"reference file {path}: {name!r}: {problems[0]}.")
 
 
-# Bands for registers that hold ages in whole years, as most council forms band them.
-DEFAULT_AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("16-24", 16, 24),
-    ("25-34", 25, 34),
-    ("35-44", 35, 44),
-    ("45-54", 45, 54),
-    ("55-64", 55, 64),
-    ("65-74", 65, 74),
-    ("75+", 75, None),
-)
-
-
 @dataclass(frozen=True)
 class CensusReference:
     """Census 2021 figures for one or more areas, optionally for eligible ages only."""
@@ -308,11 +304,11 @@ class CensusReference:
     def _age(self, answers: Sequence[str]) -> census.CensusProfile:
         """Age in the register's bands; ages in whole years in the area's published bands
         where the standard ones do not line up with them (Northern Ireland)."""
-        bands = age_bands_for(answers, self.eligible_age)
+        bands = age_bands_for(answers)
         try:
             return census.age_profile(self.areas, bands, self.eligible_age)
         except census.CharacteristicNotAvailableError:
-            if any(parse_age_band(answer) is not None for answer in answers):
+            if bands:
                 raise
             return census.census_profile(self.areas, "age", self.eligible_age)
 
@@ -383,33 +379,49 @@ class CensusReference:
 _NORTHERN_IRELAND_GAPS = ("disability", "unpaid_care", "gender_identity", "tenure")
 
 
-def age_bands_for(
-    answers: Sequence[str], eligible_age: census.AgeRange | None
-) -> list[tuple[str, int, int | None]]:
-    """The age bands a register uses, so the Census is cut the same way.
+def age_bands_for(answers: Sequence[str]) -> list[tuple[str, int, int | None]]:
+    """The age bands a register's answers use, so the Census is cut the same way.
 
-    Bands written in the register ("18-24", "18 to 24", "75+", "Under 18") are used
-    as they are, each band once under its first label. A register of ages in whole
-    years gets 16-24, 25-34, …, 75+, with "Under 16" in front when it holds younger
-    people and the eligible ages allow them.
+    Each range ("18-24", "18 to 24", "75+", "Under 18") is a band, once, under its
+    first label; a range inside another ("18-24" inside "16-24") is not a band of
+    its own, its answers go to the wider one. Whole years ("34", "34 years") are
+    never bands: they are placed in the bands there are. The Census profile adds
+    the eligible ages no band covers as groups of their own, so a register of
+    whole years gets the standard bands.
+
+    Raises:
+        RegisterError: two ranges overlap without one containing the other, so
+            people in the overlap could be in either band.
+
+    >>> age_bands_for(["18-24", "18 to 24", "25-64", "20-24", "65+", "34 years", ""])
+    [('18-24', 18, 24), ('25-64', 25, 64), ('65+', 65, None)]
     """
-    bands: dict[tuple[int, int | None], str] = {}
-    years: list[int] = []
+    found: dict[tuple[int, int | None], str] = {}
     for answer in answers:
         if not answer.strip() or is_declined(answer):
             continue
         band = parse_age_band(answer)
         if band is not None:
-            bands.setdefault(band, answer.strip())
-        elif (age := parse_age_years(answer)) is not None:
-            years.append(age)
-    if bands:
-        return [(label, low, high) for (low, high), label in sorted(bands.items())]
-    result = list(DEFAULT_AGE_BANDS)
-    youngest_allowed = eligible_age.low if eligible_age is not None else 0
-    if years and min(years) < 16 and youngest_allowed < 16:
-        result.insert(0, ("Under 16", 0, 15))
-    return result
+            found.setdefault(band, answer.strip())
+    # Wider bands first among those starting together, so a nested one meets its container.
+    ordered = sorted(found, key=lambda s: (s[0], -(MAX_AGE + 1 if s[1] is None else s[1])))
+    kept: list[tuple[int, int | None]] = []
+    for span in ordered:
+        if any(within(span, band) for band in kept):
+            continue
+        clash = next((band for band in kept if overlaps(span, band)), None)
+        if clash is not None:
+            first, second = found[clash], found[span]
+            raise RegisterError(
+                f"the register's age answers {first!r} (ages {span_text(clash)}) and "
+                f"{second!r} (ages {span_text(span)}) overlap, so people in both ranges could "
+                "have chosen either and the Census cannot be cut to match. Say in a mapping "
+                f"file where {second!r} belongs: a band that does not overlap, or "
+                f'"unplaceable" ([answers.age] {second!r} = "unplaceable"; '
+                "`inclusion-audit mapping suggest` writes one), or correct the register."
+            )
+        kept.append(span)
+    return [(found[span], span[0], span[1]) for span in kept]
 
 
 def _fits_only_broad_groups(areas: Sequence[census.Area], answers: Sequence[str]) -> bool:

@@ -29,11 +29,11 @@ they have changed since.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from inclusion_audit.vocab.ages import overlaps, parse_age_span, span_text, within
 from inclusion_audit.vocab.answer_keys import answer_key
 from inclusion_audit.vocab.folding import DECLINED_ANSWERS, normalise
 from inclusion_audit.vocab.knowledge import (
@@ -98,84 +98,6 @@ class Placement:
     """For a "broad_only" answer, the group of the classification it names."""
 
 
-_YEARS = r"(?:\s*(?:years?|yrs?)(?:\s*old)?)?"
-
-
-_AGED = r"(?:aged?\s+|ages\s+)?"
-
-
-_AGE_YEARS = re.compile(rf"^(\d{{1,3}})(?:\.0+)?{_YEARS}$")
-
-
-_AGE_RANGE = re.compile(rf"^{_AGED}(\d{{1,3}})\s*(?:-|to)\s*(\d{{1,3}}){_YEARS}$")
-
-
-_AGE_OPEN = re.compile(
-    rf"^{_AGED}(\d{{1,3}})\s*(?:years?\s+|yrs?\s+)?"
-    rf"(?:\+|plus|and over|or over|and above|or above|and older|or older){_YEARS}$"
-)
-
-
-_AGE_UNDER = re.compile(rf"^{_AGED}(?:under|below|less than|younger than)\s+(\d{{1,3}})s?{_YEARS}$")
-
-
-_AGE_AND_UNDER = re.compile(
-    rf"^{_AGED}(\d{{1,3}})\s*(?:years?\s+|yrs?\s+)?"
-    rf"(?:and under|or under|and below|or below|and younger|or younger){_YEARS}$"
-)
-
-
-_MAX_AGE = 120
-
-
-def parse_age_span(text: str) -> tuple[int, int | None] | None:
-    """An age or age band as inclusive ``(low, high)``; ``high`` None is open-ended.
-
-    Accepts whole years and bands as forms and ONS write them, with any dash:
-
-    >>> [parse_age_span(t) for t in ("34", "18–24", "Aged 25 to 34 years", "75+")]
-    [(34, 34), (18, 24), (25, 34), (75, None)]
-    >>> [parse_age_span(t) for t in ("Under 18", "Aged 15 years and under", "Female")]
-    [(0, 17), (0, 15), None]
-    """
-    key = normalise(text)
-    if match := _AGE_YEARS.match(key):
-        age = int(match[1])
-        return (age, age) if age <= _MAX_AGE else None
-    if match := _AGE_RANGE.match(key):
-        low, high = int(match[1]), int(match[2])
-        return (low, high) if low <= high <= _MAX_AGE else None
-    if match := _AGE_OPEN.match(key):
-        return (int(match[1]), None) if int(match[1]) <= _MAX_AGE else None
-    if match := _AGE_UNDER.match(key):
-        limit = int(match[1])
-        return (0, limit - 1) if 0 < limit <= _MAX_AGE else None
-    if match := _AGE_AND_UNDER.match(key):
-        return (0, int(match[1])) if int(match[1]) <= _MAX_AGE else None
-    return None
-
-
-def _within(inner: tuple[int, int | None], outer: tuple[int, int | None]) -> bool:
-    if inner[0] < outer[0]:
-        return False
-    if outer[1] is None:
-        return True
-    return inner[1] is not None and inner[1] <= outer[1]
-
-
-def _overlaps(first: tuple[int, int | None], second: tuple[int, int | None]) -> bool:
-    first_high = first[1] if first[1] is not None else _MAX_AGE
-    second_high = second[1] if second[1] is not None else _MAX_AGE
-    return first[0] <= second_high and second[0] <= first_high
-
-
-def _span_text(span: tuple[int, int | None]) -> str:
-    low, high = span
-    if high is None:
-        return f"{low}+"
-    return str(low) if low == high else f"{low}-{high}"
-
-
 def _place_age(answer: str, categories: Sequence[str]) -> Placement | None:
     """An age answer placed in age-band categories; None when either is not an age.
 
@@ -192,17 +114,17 @@ def _place_age(answer: str, categories: Sequence[str]) -> Placement | None:
         if band == span:
             return Placement("category", category)
     for category, band in spans:
-        if _within(span, band):
+        if within(span, band):
             return Placement("category", category)
-    touching = [category for category, band in spans if _overlaps(span, band)]
+    touching = [category for category, band in spans if overlaps(span, band)]
     if touching:
         listed = ", ".join(f"'{c}'" for c in touching)
         note = (
-            f"'{answer}' (ages {_span_text(span)}) spans several reference age bands "
+            f"'{answer}' (ages {span_text(span)}) spans several reference age bands "
             f"({listed}), so it cannot be placed in one."
         )
     else:
-        note = f"'{answer}' (ages {_span_text(span)}) is outside every reference age band."
+        note = f"'{answer}' (ages {span_text(span)}) is outside every reference age band."
     return Placement("unplaceable", note=note)
 
 

@@ -15,9 +15,9 @@ from inclusion_audit.ingest.harmonise import (
     birth_answer_age,
     check_categories,
     harmonise_column,
-    parse_age_band,
 )
 from inclusion_audit.ingest.mapping import UserMapping
+from inclusion_audit.vocab.ages import parse_age_band
 from inclusion_audit.vocab.folding import normalise
 
 SEX = ["Female", "Male"]

@@ -564,12 +564,25 @@ def test_any_partition_of_ages_adds_up(cuts: set[int], low: int) -> None:
         [("a", 30, 20)],
         [("a", -1, 20)],
         [("a", 0, None), ("b", 65, None)],
-        [],
     ],
 )
 def test_bad_age_bands(bands: list[tuple[str, int, int | None]]) -> None:
     with pytest.raises(census.AgeBandError):
         census.age_profile(one("Lambeth"), bands)
+
+
+def test_no_bands_gives_the_standard_bands_over_the_eligible_ages() -> None:
+    profile = census.age_profile(one("Lambeth"), [], census.parse_age_range("18-70"))
+    assert list(profile.categories) == [
+        "18-24",
+        "25-34",
+        "35-44",
+        "45-54",
+        "55-64",
+        "65-70",
+    ]
+    whole = census.age_profile(one("Lambeth"), [("all", 18, 70)])
+    assert sum(profile.categories.values()) == whole.categories["all"]
 
 
 # ---------------------------------------------------------------------------

@@ -47,15 +47,27 @@ def test_example_against_lambeth_uses_census_counts(example_register) -> None:
 
 
 def test_register_bands_set_the_census_bands() -> None:
-    bands = age_bands_for(["18-24", "18 to 24", "25-64", "65+", "Prefer not to say", ""], None)
+    bands = age_bands_for(["18-24", "18 to 24", "25-64", "65+", "Prefer not to say", ""])
     assert bands == [("18-24", 18, 24), ("25-64", 25, 64), ("65+", 65, None)]
 
 
 def test_ages_in_years_get_standard_bands() -> None:
-    labels = [label for label, _, _ in age_bands_for(["12", "34", "80"], None)]
-    assert labels == ["Under 16", "16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+"]
-    adult = [label for label, _, _ in age_bands_for(["12", "34"], census.parse_age_range("18+"))]
-    assert "Under 16" not in adult
+    assert age_bands_for(["12", "34 years", "80"]) == []  # whole years make no band
+    everyone = lambeth(None).profile("age", ["12", "34", "80"])
+    assert not isinstance(everyone, NotAvailable)
+    assert list(everyone.categories) == [
+        "Under 16",
+        "16-24",
+        "25-34",
+        "35-44",
+        "45-54",
+        "55-64",
+        "65-74",
+        "75+",
+    ]
+    adult = lambeth("18+").profile("age", ["34"])
+    assert not isinstance(adult, NotAvailable)
+    assert list(adult.categories)[:2] == ["18-24", "25-34"]
 
 
 def test_ages_in_years_are_audited_against_single_year_counts(write_csv) -> None:
@@ -65,7 +77,7 @@ def test_ages_in_years_are_audited_against_single_year_counts(write_csv) -> None
     data = json.loads(result.stdout)
     groups = data["characteristics"][0]["groups"]
     assert [g["category"] for g in groups] == [
-        "16-24",
+        "18-24",
         "25-34",
         "35-44",
         "45-54",
@@ -278,3 +290,24 @@ def test_check_quotas_counts_folded_answers() -> None:
 
     results = check_quotas([Quota("sex", "Female", 1, 2)], {"sex": [("FEMALE", 2), (None, 3)]})
     assert results[0].count == 2 and results[0].met
+
+
+def test_overlapping_age_ranges_stop_the_audit_until_a_mapping_settles_them(
+    write_csv, tmp_path
+) -> None:
+    rows = register_rows({"age": {"60-69": 3, "65+": 4, "25-34": 5, "34 years": 2}})
+    register = write_csv("r.csv", rows)
+    result = invoke("audit", register, "--area", "Lambeth", "--eligible-age", "16+")
+    assert result.exit_code == 2
+    assert "age answers '60-69' (ages 60-69) and '65+' (ages 65+) overlap" in result.output
+    assert "Traceback" not in result.output
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[answers.age]\n"65+" = "unplaceable"\n', encoding="utf-8")
+    result = invoke(
+        "audit", register, "--area", "Lambeth", "--eligible-age", "16+", "--mapping", mapping, "-q"
+    )
+    assert result.exit_code == 0, result.output
+    age = json.loads(result.stdout)["characteristics"][0]
+    groups = {g["category"]: g["count"] for g in age["groups"]}
+    assert groups["25-34"] == 7 and groups["60-69"] == 3 and groups["70-74"] == 0
+    assert age["n_unplaceable"] == 4
