@@ -145,8 +145,7 @@ def prepare_register(
     check_no_duplicate_columns(table, {n: a.column for n, a in assigned.items()})
     columns = list(dict.fromkeys([*(a.column for a in assigned.values()), *extra_columns]))
     unused, probes = _unused_columns(table.columns, assigned, mapping, wanted, reference)
-    counted, n_rows = answer_counts(table, [*columns, *probes])
-    counts = {column: counted[column] for column in columns}
+    counts, n_rows = answer_counts(table, columns)
 
     not_audited = [
         NotAudited(name, "the register has no column for it")
@@ -154,7 +153,7 @@ def prepare_register(
         if name not in assigned
     ]
     not_audited += unused
-    not_audited += _probable(probes, counted, wanted, assigned)
+    not_audited += _probable(table, probes, wanted, assigned)
     quota_answers: dict[str, Iterable[tuple[str | None, int]]] = {
         name: counts[a.column] for name, a in assigned.items()
     }
@@ -224,6 +223,8 @@ def prepare_register(
 # At most this many unrecognised columns have their answers looked at for a
 # probable characteristic: a survey export can have hundreds of free-text columns.
 _MAX_PROBES = 20
+# ... and only their first rows, so a column of a million identifiers costs nothing.
+_PROBE_ROWS = 5_000
 _WELSH_LANGUAGE = (
     "Census 2021 Welsh language skills (TS032) are not in the shipped reference data: none "
     "of the sources it is built from holds them"
@@ -302,16 +303,29 @@ def _missing_reason(name: str, reference: ReferenceSource) -> str:
 
 
 def _probable(
+    table: Table,
     probes: Sequence[str],
-    counts: dict[str, list[tuple[str | None, int]]],
     wanted: Sequence[str],
     assigned: dict[str, ColumnAssignment],
 ) -> list[NotAudited]:
-    """Unrecognised columns whose answers look like a characteristic's, with the line to add."""
+    """Unrecognised columns whose answers look like a characteristic's, with the line to add.
+
+    Only the first ``_PROBE_ROWS`` rows are looked at: enough to see what a question
+    asks, and bounded however long the register or however many distinct values
+    (identifiers, free text) a column holds. Nothing of the answers is kept: the
+    result names the column, the characteristic and how many answers fit.
+    """
     candidates = [n for n in dict.fromkeys(wanted) if n not in assigned and knows_answers(n)]
+    if not probes or not candidates:
+        return []
+    sample = collect(
+        table, table.frame.select(pl.col(c).cast(pl.String) for c in probes).head(_PROBE_ROWS)
+    )
+    within = f" in its first {_PROBE_ROWS:,} rows" if sample.height >= _PROBE_ROWS else ""
     found = []
     for header in probes:
-        guess = probable_characteristic(counts[header], candidates)
+        answers = [(a, int(n)) for a, n in sample[header].value_counts().iter_rows()]
+        guess = probable_characteristic(answers, candidates)
         if guess is None:
             continue
         name, placed, answered = guess
@@ -319,8 +333,8 @@ def _probable(
             NotAudited(
                 name,
                 f"column {header!r} is not a question the audit recognises, but {placed} of its "
-                f"{answered} answers are {name.replace('_', ' ')} categories, so it probably "
-                "asks about it.",
+                f"{answered} answers{within} are {name.replace('_', ' ')} categories, so it "
+                "probably asks about it.",
                 header,
                 "If it does, add to a mapping file (--mapping): "
                 f'[columns] {toml_string(header)} = "{name}"',

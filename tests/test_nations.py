@@ -358,6 +358,34 @@ def test_every_recognised_column_is_audited_or_not_audited_with_a_reason(write_c
     assert "a@example.org" not in text and "fine" not in text
 
 
+FIXTURES = Path(__file__).parent / "fixtures" / "registers"
+
+
+@pytest.mark.parametrize(
+    "fixture", sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".csv", ".xlsx"))
+)
+@pytest.mark.parametrize("area", ["Lambeth", "Belfast", "E05000932"])
+def test_every_fixture_column_is_audited_or_explained(fixture: str, area: str) -> None:
+    """Real form exports, against an English borough, a Northern Ireland council and a
+    ward: each column recognised as a characteristic is audited or listed with why."""
+    from inclusion_audit.ingest.readers import read_table
+
+    code, data, output = audit(FIXTURES / fixture, "--area", area, "--event-date", "2025-03-14")
+    if code == 2:
+        # Nothing could be compared (a ward has few tables): the message lists each reason.
+        assert "nothing could be audited" in output, output
+        return
+    assert code in (0, 1), output
+    audited = {c["column"] for c in data["characteristics"]}
+    explained = {item["column"] for item in data["not_audited"] if item["column"]}
+    for header in read_table(FIXTURES / fixture).columns:
+        guess = guess_column(header)
+        if guess.kind in ("characteristic", "date_of_birth"):
+            assert header in audited | explained, (fixture, area, header)
+    for item in data["not_audited"]:
+        assert item["reason"], item
+
+
 def test_targets_with_an_area_compare_every_census_column(write_csv, tmp_path: Path) -> None:
     register = write_csv(
         "panel.csv",
