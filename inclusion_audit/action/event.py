@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from inclusion_audit.errors import InputError
+from inclusion_audit.ingest.limits import MAX_NESTING, nesting_depth, too_large_to_read_whole
 
 __all__ = [
     "EVENT_TYPES",
@@ -161,6 +162,8 @@ def load_event(path: str | Path) -> EventDetails:
             f"the file type {path.suffix or '(none)'!r} is not supported: save the event "
             "details as .yaml, .toml or .json.",
         )
+    if (too_large := too_large_to_read_whole(path)) is not None:
+        raise EventFileError(path, too_large + ".")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -176,6 +179,13 @@ def load_event(path: str | Path) -> EventDetails:
 def _parse_text(path: Path, kind: str, text: str) -> Any:
     if kind == "YAML":
         return _parse_yaml(path, text)
+    # Nesting is checked before parsing: the parsers recurse once per level.
+    if nesting_depth(text) > MAX_NESTING:
+        raise EventFileError(
+            path,
+            f"lists or tables are nested more than {MAX_NESTING} levels deep: an event file "
+            "has keys at most two levels deep (venue.step_free).",
+        )
     if kind == "TOML":
         return _parse_toml(path, text)
     try:
@@ -185,6 +195,8 @@ def _parse_text(path: Path, kind: str, text: str) -> Any:
             path,
             f"this is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).",
         ) from None
+    except RecursionError:
+        raise EventFileError(path, "lists or objects are nested too deeply.") from None
 
 
 def _parse_toml(path: Path, text: str) -> Any:
@@ -195,18 +207,22 @@ def _parse_toml(path: Path, text: str) -> Any:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise EventFileError(path, f"this is not valid TOML ({error}).") from None
+    except RecursionError:
+        raise EventFileError(path, "lists or tables are nested too deeply.") from None
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
     # Deferred: PyYAML takes 8 ms to import, and most audits have no event file.
     import yaml
 
-    from inclusion_audit.action.event_yaml import DuplicateKeyError, EventLoader
+    from inclusion_audit.action.event_yaml import EventLoader, EventYamlError
 
     try:
         return yaml.load(text, Loader=EventLoader)
-    except DuplicateKeyError as error:
+    except EventYamlError as error:
         raise EventFileError(path, str(error), key=error.key) from None
+    except RecursionError:
+        raise EventFileError(path, "lists or keys are nested too deeply.") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -49,6 +49,7 @@ from inclusion_audit.action.knowledge import (
 from inclusion_audit.action.knowledge_loader import load_knowledge_base
 from inclusion_audit.action.wording import describe_group, join_words
 from inclusion_audit.errors import InputError
+from inclusion_audit.ingest.limits import too_large_to_read_whole
 from inclusion_audit.reference import census
 from inclusion_audit.result import AuditResult, CharacteristicResult, GroupResult, Status
 from inclusion_audit.result import RecommendationResult as Recommendation
@@ -408,6 +409,8 @@ def load_partners(path: str | Path) -> list[Partner]:
         PartnersFileError: naming the line, column, value and fix.
     """
     path = Path(path)
+    if (too_large := too_large_to_read_whole(path)) is not None:
+        raise PartnersFileError(f"partners file {path}: {too_large}.")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -420,7 +423,15 @@ def load_partners(path: str | Path) -> list[Partner]:
         raise PartnersFileError(
             f"partners file {path} cannot be read ({error.strerror})."
         ) from None
-    rows = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as error:
+        raise PartnersFileError(
+            f"partners file {path}, line {reader.line_num}: {error}. Check the quotes on that "
+            "line are closed, and that each field is a short text (a name, the groups served, "
+            "a contact)."
+        ) from None
     if not rows:
         raise PartnersFileError(f"partners file {path} is empty: write {FORMAT_HINT}.")
     header = [column_key(h) for h in rows[0]]

@@ -17,12 +17,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from inclusion_audit.errors import RegisterError
-from inclusion_audit.ingest.mapping import DECLINED, IGNORE, UNPLACEABLE, UserMapping
+from inclusion_audit.ingest.limits import MAX_ANSWER_CHARS
+from inclusion_audit.ingest.mapping import (
+    DECLINED,
+    IGNORE,
+    TODO,
+    UNPLACEABLE,
+    MappingFileError,
+    UserMapping,
+    toml_string,
+)
 from inclusion_audit.vocab.ages import MAX_AGE, parse_age_years
 from inclusion_audit.vocab.classifications import (
     REFERENCE_CHARACTERISTIC,
     Placement,
     groups_containing,
+    knowledge_table,
     place_answer,
 )
 from inclusion_audit.vocab.columns import guess_column
@@ -92,6 +102,13 @@ class ColumnAssignment:
 _BY_MAPPING, _BY_NAME, _BY_QUESTION, _BY_APPROXIMATE_QUESTION, _BY_DATE_OF_BIRTH = range(5)
 
 
+def _known_characteristics() -> frozenset[str]:
+    """Every characteristic and question the shipped knowledge knows by name."""
+    return frozenset(
+        name for name in (*knowledge_table(), *REFERENCE_CHARACTERISTIC) if name.isidentifier()
+    )
+
+
 def assign_columns(
     headers: Sequence[str],
     wanted: Sequence[str],
@@ -125,6 +142,14 @@ def assign_columns(
         guess = guess_column(header)
         if chosen is not None:
             target = REFERENCE_CHARACTERISTIC.get(chosen, chosen)
+            if target not in wanted and chosen not in _known_characteristics():
+                assert mapping is not None
+                known = sorted({*wanted, *_known_characteristics()})
+                raise MappingFileError(
+                    f"mapping file {mapping.source}: under [columns], {toml_string(header)} = "
+                    f"{toml_string(chosen)}, which is not a characteristic, so that column "
+                    f"would not be audited. Use one of {', '.join(known)}, or {IGNORE!r}."
+                )
             if target in wanted:
                 dob = guess.kind == "date_of_birth" and target == "age"
                 offer(
@@ -233,9 +258,12 @@ class AnswerPlacer:
         """Where one answer goes, and why."""
         if answer is None or not answer.strip():
             return Placement("blank")
+        if len(answer) > MAX_ANSWER_CHARS:
+            # No category is this long; folding and matching it would cost seconds.
+            return Placement("unknown")
         decision = self.mapping.answer_for(self.question, answer) if self.mapping else None
         if decision is not None:
-            return _decided(decision, self.question, self.categories, self.mapping)
+            return _decided(decision, self.categories, self.mapping, self.question, answer)
         if self.dates_of_birth:
             age = birth_answer_age(answer, self.event_date)
             if age is not None:
@@ -247,7 +275,11 @@ _SET_ASIDE = "set as unplaceable in "
 
 
 def _decided(
-    decision: str, question: str, categories: Sequence[str], mapping: UserMapping | None
+    decision: str,
+    categories: Sequence[str],
+    mapping: UserMapping | None,
+    question: str,
+    answer: str,
 ) -> Placement:
     source = mapping.source if mapping else "the mapping file"
     if decision == DECLINED:
@@ -261,7 +293,18 @@ def _decided(
     containing = groups_containing(question, [decision], categories)[decision]
     if containing:
         return Placement("category", category=containing[0])
-    return Placement("unknown")
+    knowledge = knowledge_table().get(question)
+    if decision == TODO or (knowledge is not None and decision in knowledge.tree.parent):
+        # Not decided yet, or a label of another level: reported with the register's answers.
+        return Placement("unknown")
+    shown = ", ".join(repr(c) for c in categories[:8])
+    more = ", …" if len(categories) > 8 else ""
+    raise MappingFileError(
+        f"mapping file {source}: under [answers.{toml_string(question)}], "
+        f"{toml_string(answer.strip())[:80]} = {toml_string(decision)[:80]}, which is not one "
+        f"of its categories ({shown}{more}). Write a category exactly as listed, "
+        f'{UNPLACEABLE!r}, {DECLINED!r}, or "" to decide later.'
+    )
 
 
 def harmonise_column(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inclusion_audit.errors import InputError
+from inclusion_audit.ingest.limits import MAX_NESTING, nesting_depth, too_large_to_read_whole
 from inclusion_audit.vocab.answer_keys import answer_key
 
 IGNORE = "ignore"
@@ -66,13 +67,27 @@ def read_mapping(path: str | Path) -> UserMapping:
     path = Path(path)
     if not path.is_file():
         raise MappingFileError(f"mapping file {path} does not exist. Check the path.")
+    if (too_large := too_large_to_read_whole(path)) is not None:
+        raise MappingFileError(f"mapping file {path}: {too_large}.")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        if nesting_depth(text) > MAX_NESTING:
+            raise MappingFileError(
+                f"mapping file {path} nests lists or tables more than {MAX_NESTING} levels "
+                "deep; a mapping file has [columns] and [answers.<question>] tables of "
+                '"text" = "text" lines. Write a new one with `inclusion-audit mapping suggest`.'
+            )
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise MappingFileError(
             f"mapping file {path} is not valid TOML ({error}). Fix that line, or write a new "
             "one with `inclusion-audit mapping suggest`."
         ) from error
+    except RecursionError:
+        raise MappingFileError(
+            f"mapping file {path} nests lists or tables too deeply. Write a new one with "
+            "`inclusion-audit mapping suggest`."
+        ) from None
     unknown = set(data) - {"columns", "answers"}
     if unknown:
         raise MappingFileError(

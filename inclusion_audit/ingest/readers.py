@@ -21,6 +21,12 @@ from typing import Any
 import polars as pl
 
 from inclusion_audit.errors import FileReadError
+from inclusion_audit.ingest.limits import (
+    MAX_COLUMNS,
+    MAX_HEADER_CHARS,
+    MAX_ROWS,
+    MAX_UNPACKED_BYTES,
+)
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
@@ -113,7 +119,7 @@ def collect(table: Table, frame: pl.LazyFrame) -> pl.DataFrame:
     """
     try:
         return frame.collect(engine="streaming")
-    except pl.exceptions.ComputeError as error:
+    except _READ_ERRORS as error:
         raise FileReadError(_explain_polars_error(table, error)) from error
 
 
@@ -129,8 +135,12 @@ def collect_all(table: Table, frames: list[pl.LazyFrame]) -> list[pl.DataFrame]:
             engine="streaming",
             optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
         )
-    except pl.exceptions.ComputeError as error:
+    except _READ_ERRORS as error:
         raise FileReadError(_explain_polars_error(table, error)) from error
+
+
+# A Parquet file cut short, or a CSV broken deep inside, fails only when it is read.
+_READ_ERRORS = (pl.exceptions.ComputeError, pl.exceptions.PanicException, OSError)
 
 
 def _read_csv(path: Path, what: str) -> Table:
@@ -151,20 +161,28 @@ def _read_csv(path: Path, what: str) -> Table:
                 "ideally as 'CSV UTF-8'."
             ) from None
         source = io.BytesIO(text_head.encode("utf-8"))
+    if "\r" in text_head[:_HEAD_BYTES] and "\n" not in text_head[:_HEAD_BYTES]:
+        # Lines end in CR alone, as old Mac Excel wrote them: polars and the csv module
+        # need LF, so the (small) file is rewritten in memory.
+        text_head = _cr_only_text(path, what, source, encoding)
+        source = io.BytesIO(text_head.encode("utf-8"))
     delimiter = _sniff_delimiter(text_head[:_HEAD_BYTES])
-    header = _header(text_head, delimiter)
+    header = _header(text_head, delimiter, path, what)
     if not header or not any(name.strip() for name in header):
         raise FileReadError(
             f"{what} file {path} has no header row: its first line is empty. Delete any blank "
             "lines above the column names."
         )
+    _check_header(header, path, what)
     columns = _unique_names(header)
     # A header with a line break inside quotes cannot be skipped as one line; such
     # files are read the plain way, without the overflow check.
     header_spans_lines = text_head.split("\n", 1)[0].count('"') % 2 == 1
     try:
         if header_spans_lines:
-            frame = _csv_frame(source, separator=delimiter, infer_schema=False)
+            # polars reads such a header its own way ("" stays doubled): name the
+            # columns as the csv module read them, so every name lines up.
+            frame = _csv_frame(source, separator=delimiter, infer_schema=False, new_columns=columns)
         else:
             frame = _csv_frame(
                 source,
@@ -202,10 +220,49 @@ def _csv_frame(source: Path | io.BytesIO, **options: Any) -> pl.LazyFrame:
     return pl.read_csv(source, raise_if_empty=False, **options).lazy()
 
 
-def _header(text: str, delimiter: str) -> list[str]:
+def _header(text: str, delimiter: str, path: Path, what: str) -> list[str]:
     """The header row's cells, as the csv module reads them."""
-    first = next(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter), [])
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter)
+    try:
+        first = next(reader, [])
+    except csv.Error as error:
+        raise FileReadError(
+            f"{what} file {path}: its first line cannot be read as the header row ({error}). "
+            "Check the file is the register exported as CSV, with the column names on line 1."
+        ) from None
     return [cell.strip() for cell in first]
+
+
+def _check_header(header: list[str], path: Path, what: str) -> None:
+    if len(header) > MAX_COLUMNS:
+        raise FileReadError(
+            f"{what} file {path} has {len(header):,} columns, more than the {MAX_COLUMNS:,} a "
+            "register may have. Check the first line is the header row, or keep only the "
+            "columns the audit needs."
+        )
+    for index, name in enumerate(header, start=1):
+        if len(name) > MAX_HEADER_CHARS:
+            raise FileReadError(
+                f"{what} file {path}: column {index}'s name is {len(name):,} characters long "
+                f"({name[:40]!r}…), more than the {MAX_HEADER_CHARS:,} a column name may be. "
+                "Check the first line is the header row and its quotes are closed."
+            )
+
+
+def _cr_only_text(path: Path, what: str, source: Path | io.BytesIO, encoding: str) -> str:
+    if isinstance(source, io.BytesIO):
+        text = source.getvalue().decode("utf-8")
+    else:
+        if path.stat().st_size > _CR_ONLY_MAX_BYTES:
+            raise FileReadError(
+                f"{what} file {path} ends its lines with a carriage return alone (as old Mac "
+                "Excel did) and is too large to convert here. Save it again as 'CSV UTF-8'."
+            )
+        text = path.read_bytes().decode(encoding, errors="replace").removeprefix("\ufeff")
+    return text.replace("\r", "\n")
+
+
+_CR_ONLY_MAX_BYTES = 256 * 1024 * 1024
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -223,6 +280,7 @@ def _unique_names(header: list[str]) -> list[str]:
 
 
 def _read_excel(path: Path, what: str) -> Table:
+    _check_unpacked_size(path, what)
     try:
         frame = pl.read_excel(path, engine="calamine", infer_schema_length=0, raise_if_empty=False)
     except Exception as error:  # fastexcel raises its own exception types
@@ -242,16 +300,57 @@ def _excel_base(name: str, columns: list[str]) -> str:
     return base if suffix.isdigit() and base in columns else name
 
 
+def _check_unpacked_size(path: Path, what: str) -> None:
+    """Refuse a zipped spreadsheet (.xlsx, .ods) that would unpack past ``MAX_UNPACKED_BYTES``.
+
+    The reader holds the whole sheet in memory, so the sizes its zip directory
+    declares are checked first: a few megabytes can unpack to tens of millions
+    of rows.
+    """
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return  # .xls, or not a spreadsheet at all: the reader says which
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise FileReadError(
+            f"{what} file {path} could not be read as a spreadsheet ({_first_line(error)}). "
+            "Open it in Excel or LibreOffice and save it again as .xlsx or .csv."
+        ) from error
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise FileReadError(
+            f"{what} file {path} unpacks to {unpacked / 1024**3:,.1f} GB, more than the "
+            f"{MAX_UNPACKED_BYTES / 1024**3:g} GB a spreadsheet may hold here. Check it is the "
+            "register; save a large register as CSV or Parquet, which are read in pieces."
+        )
+
+
 def _read_parquet(path: Path, what: str) -> Table:
     try:
         frame = pl.scan_parquet(path)
-        columns = tuple(frame.collect_schema().names())
+        schema = frame.collect_schema()
+        n_rows = frame.select(pl.len()).collect().item()
     except Exception as error:  # pyarrow and polars raise several types for corrupt files
         raise FileReadError(
             f"{what} file {path} is not a readable Parquet file ({_first_line(error)}). "
             "Export it again, or save the register as CSV."
         ) from error
-    return Table(frame.select(pl.all().cast(pl.String)), columns, path, "parquet")
+    nested = [name for name, dtype in schema.items() if dtype.is_nested()]
+    if nested:
+        raise FileReadError(
+            f"{what} file {path}: column {nested[0]!r} holds lists or records "
+            f"({schema[nested[0]]}), not answers. Export the register as a flat table: one "
+            "column per question, one row per participant."
+        )
+    if len(schema) > MAX_COLUMNS or n_rows > MAX_ROWS:
+        raise FileReadError(
+            f"{what} file {path} has {n_rows:,} rows and {len(schema):,} columns, more than "
+            f"a register may have here ({MAX_ROWS:,} rows, {MAX_COLUMNS:,} columns). Check it "
+            "is the register."
+        )
+    return Table(frame.select(pl.all().cast(pl.String)), tuple(schema.names()), path, "parquet")
 
 
 def _read_head(path: Path) -> bytes:
@@ -321,7 +420,18 @@ def _count_outside_quotes(line: str, delimiter: str) -> int:
     return count
 
 
-def _explain_polars_error(table: Table, error: Exception) -> str:
+def _explain_polars_error(table: Table, error: BaseException) -> str:
+    if table.file_format == "parquet":
+        return (
+            f"register file {table.path} is not a readable Parquet file "
+            f"({_first_line(error)}): it may be cut short. Export it again, or save the "
+            "register as CSV."
+        )
+    if table.file_format == "excel":
+        return (
+            f"register file {table.path} could not be read as a spreadsheet "
+            f"({_first_line(error)}). Open it in Excel or LibreOffice and save it again."
+        )
     return _explain_message(table.path, "register", str(error))
 
 

@@ -206,7 +206,17 @@ def _parse_count(raw: str | None, path: Path, line: int) -> float:
             f"reference file {path}, line {line}: the count {raw!r} is negative. "
             "Population counts must be 0 or more."
         )
+    if value > _LARGEST_COUNT:
+        raise ReferenceFileError(
+            f"reference file {path}, line {line}: the count {raw!r} is larger than any "
+            f"population (at most {_LARGEST_COUNT:,.0f}). Check the column holds counts or "
+            "percentages."
+        )
     return value
+
+
+_LARGEST_COUNT = 1e12
+"""A thousand times the world's population: sums of counts stay exact and finite."""
 
 
 def _check_distribution(name: str, categories: dict[str, float], path: Path) -> None:

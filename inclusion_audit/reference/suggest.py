@@ -9,6 +9,7 @@ and free-text columns are listed as ignored, never with their contents.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from inclusion_audit import __version__
 from inclusion_audit.ingest.harmonise import AnswerPlacer, assign_columns, birth_answer_age
@@ -87,4 +88,9 @@ def suggest_mapping(
             lines.append(
                 f"{toml_string(answer)} = {toml_string(value)}  # {count:,} row{plural}; {note}"
             )
-    return "\n".join(lines) + "\n"
+    # Each entry is one line: a header or file name with a line break (or another
+    # control character TOML forbids in comments) must not break out of its comment.
+    return "\n".join(_CONTROL.sub(" ", line) for line in lines) + "\n"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")

@@ -408,6 +408,10 @@ def _resolve(
     )
 
 
+_LONGEST_COMPARED = 1_000
+"""As ``ingest.limits.MAX_ANSWER_CHARS`` (this layer is below ingest)."""
+
+
 def closest_categories(answer: str, categories: Sequence[str], limit: int = 3) -> list[str]:
     """Categories that look like an answer, best first, for a "did you mean" message.
 
@@ -417,7 +421,12 @@ def closest_categories(answer: str, categories: Sequence[str], limit: int = 3) -
 
     >>> closest_categories("Chineese", ["Asian, Asian British or Asian Welsh: Chinese", "White"])
     ['Asian, Asian British or Asian Welsh: Chinese']
+
+    An answer over ``_LONGEST_COMPARED`` characters is like no category, and is
+    not compared: similarity costs time in the square of the length.
     """
+    if len(answer) > _LONGEST_COMPARED:
+        return []
     key = answer_key(answer)
     scored = []
     for index, category in enumerate(categories):
