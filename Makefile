@@ -16,6 +16,8 @@ help:
 	@echo "make knowledge-data  rewrite reference_data/'s knowledge files after editing their sources"
 	@echo "make bench           run the benchmarks (about 5 minutes) into benchmarks/RESULTS.md"
 
+# The lock pins every extra ([all]: pdf, check, service) and the dev tools; the package
+# itself is then installed editable, without resolving anything again.
 $(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt

@@ -42,3 +42,32 @@ class EligibleAgeError(InputError):
 
 class ReferenceDataError(InclusionAuditError):
     """The shipped reference data is missing or fails its checksum."""
+
+
+class MissingExtraError(InclusionAuditError):
+    """A command needs an optional part of inclusion-audit that is not installed.
+
+    The core install audits and writes JSON, CSV, Markdown and HTML; PDF reports,
+    ``check`` and ``serve`` each need an extra (``pip install 'inclusion-audit[pdf]'``).
+    """
+
+    @classmethod
+    def for_extra(cls, extra: str, needs: str) -> MissingExtraError:
+        """The error for ``needs`` (e.g. "PDF output needs WeasyPrint"), naming the install line.
+
+        >>> error = MissingExtraError.for_extra("pdf", "PDF output needs WeasyPrint")
+        >>> "not installed. Install it with: pip install 'inclusion-audit[pdf]'" in str(error)
+        True
+        """
+        return cls(
+            f"{needs}, which is not installed. Install it with: pip install "
+            f"'inclusion-audit[{extra}]' (or 'inclusion-audit[all]' for every extra)."
+        )
+
+
+def require_modules(extra: str, needs: str, *modules: str) -> None:
+    """Raise ``MissingExtraError`` unless every module can be imported (without importing it)."""
+    from importlib.util import find_spec
+
+    if any(find_spec(module) is None for module in modules):
+        raise MissingExtraError.for_extra(extra, needs)

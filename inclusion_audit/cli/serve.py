@@ -7,7 +7,7 @@ import os
 import click
 
 from inclusion_audit import __version__
-from inclusion_audit.cli.app import CONTEXT, cli
+from inclusion_audit.cli.app import CONTEXT, cli, handle_errors
 
 
 @cli.command(context_settings=CONTEXT)
@@ -27,6 +27,7 @@ from inclusion_audit.cli.app import CONTEXT, cli
     show_default=True,
     help="Largest upload accepted, per file.",
 )
+@handle_errors
 def serve(host: str, port: int, workers: int, max_upload_mb: int) -> None:
     """Run the web service: an upload form at / and a JSON API at /api/.
 
@@ -39,6 +40,15 @@ def serve(host: str, port: int, workers: int, max_upload_mb: int) -> None:
       inclusion-audit serve                       # http://127.0.0.1:8000/
       inclusion-audit serve --host 0.0.0.0 --workers 4
     """
+    from inclusion_audit.errors import require_modules
+
+    require_modules(
+        "service",
+        "inclusion-audit serve needs FastAPI, uvicorn and python-multipart",
+        "fastapi",
+        "uvicorn",
+        "python_multipart",
+    )
     import uvicorn
 
     os.environ["INCLUSION_AUDIT_MAX_UPLOAD_MB"] = str(max_upload_mb)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import glob
 import io
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,30 @@ class Table:
     def name(self) -> str:
         """The file name, for messages."""
         return self.path.name
+
+
+def expand_paths(patterns: Sequence[str], *, what: str = "register") -> list[Path]:
+    """Paths as given, with glob patterns (``data/*.csv``, ``data/**/*.xlsx``) expanded.
+
+    A name that exists is taken as it is, even with ``*`` or ``[`` in it; a pattern
+    expands to its files in sorted order; each path comes once, first place kept.
+    Raises ``FileReadError`` when a pattern matches no file: a misspelt pattern
+    must not pass a CI job by checking nothing.
+    """
+    paths: list[Path] = []
+    for pattern in patterns:
+        if Path(pattern).exists() or not any(ch in pattern for ch in "*?["):
+            paths.append(Path(pattern))
+            continue
+        matches = [Path(m) for m in sorted(glob.glob(pattern, recursive=True))]
+        files = [m for m in matches if m.is_file()]
+        if not files:
+            raise FileReadError(
+                f"{what} pattern {pattern!r} matches no file. Check the folder and the "
+                "pattern (quote it so the shell leaves it to inclusion-audit; ** spans folders)."
+            )
+        paths += files
+    return list(dict.fromkeys(paths))
 
 
 def read_table(path: str | Path, *, what: str = "register") -> Table:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inclusion_audit.errors import InputError
+from inclusion_audit.errors import InputError, require_modules
 from inclusion_audit.paths import templates_dir
 from inclusion_audit.report.disclosure import DEFAULT_THRESHOLD, suppress_small_counts
 from inclusion_audit.result import AuditResult
@@ -170,6 +170,7 @@ def html_to_pdf(html: str, template_dir: Path | None = None) -> bytes:
     Relative links (a council's logo, say) resolve against the user's template
     folder when there is one, else the shipped templates.
     """
+    require_modules("pdf", "PDF output needs WeasyPrint", "weasyprint")
     from weasyprint import HTML  # deferred: WeasyPrint takes ~0.7 s to import
 
     base_url = str(template_dir or templates_dir()) + "/"

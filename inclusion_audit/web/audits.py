@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from inclusion_audit.config import DEFAULT_THRESHOLD
-from inclusion_audit.errors import InputError
+from inclusion_audit.errors import InputError, MissingExtraError
 from inclusion_audit.ingest.readers import CSV_SUFFIXES
 from inclusion_audit.web.forms import AuditForm
 from inclusion_audit.web.uploads import REGISTER_SUFFIXES, UploadError, Uploads, UploadTooLargeError
@@ -113,9 +113,13 @@ def failure(error: Exception, uploads: Uploads) -> tuple[str, int]:
     """What to tell the user about a failed request, and its HTTP status.
 
     Bad input gets the library's message (400, or 413 for an upload over the
-    limit). A bug is logged by where it happened, never by its message, which
-    could quote the upload, and the user is told it is not their file's fault.
+    limit). A part of inclusion-audit the server lacks (WeasyPrint for a PDF,
+    say) is 501 with the install line for its administrator. A bug is logged by
+    where it happened, never by its message, which could quote the upload, and
+    the user is told it is not their file's fault.
     """
+    if isinstance(error, MissingExtraError):
+        return str(error), 501
     if isinstance(error, InputError):
         return uploads.tidy(str(error)), 413 if isinstance(error, UploadTooLargeError) else 400
     frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None

@@ -107,13 +107,15 @@ def test_nothing_private_in_any_output(messy: Path, small_reference: Path, tmp_p
             if private and len(private) > 2:
                 assert all(private not in text for text in texts), private
     data = json.loads(outputs["json"].read_text(encoding="utf-8"))
+    # Great Expectations sees how many rows each identifier is on, never an identifier.
     (unique,) = [
         r
         for r in data["great_expectations"]["results"]
-        if r["expectation_config"]["type"] == "expect_column_values_to_be_unique"
+        if r["expectation_config"]["kwargs"]["column"] == "(rows per participant id)"
     ]
-    assert "partial_unexpected_list" not in unique["result"]
-    assert unique["result"]["unexpected_count"] == 4  # Great Expectations counts every copy
+    assert unique["result"]["observed_value"] == 2
+    (ids,) = [e for e in data["expectations"] if e["key"] == "unique_ids"]
+    assert ids["unexpected_count"] == 4  # every copy, as a uniqueness expectation counts
 
 
 def test_json_carries_great_expectations_result_and_reusable_suite(
@@ -152,7 +154,7 @@ def test_junit_xml_structure(messy: Path, small_reference: Path) -> None:
     assert int(suite.get("tests", "")) == len(cases)
     assert int(suite.get("failures", "")) == len(failures) == 3  # sex, age, identifiers
     types = {c.find("failure").get("type") for c in failures}  # type: ignore[union-attr]
-    assert types == {"expect_column_values_to_be_in_set", "expect_column_values_to_be_unique"}
+    assert types == {"expect_column_values_to_be_in_set", "expect_column_max_to_be_between"}
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["rows"] == str(len(ROWS))
 
