@@ -316,6 +316,22 @@ def other_cases(
             needs="check",
         ),
         Case(
+            key="check-import",
+            group="other",
+            role="import",
+            label="import great_expectations alone (what check cannot go below)",
+            # As check imports it: its own DeprecationWarning silenced.
+            argv=(
+                sys.executable,
+                "-W",
+                "ignore::DeprecationWarning",
+                "-c",
+                "import great_expectations",
+            ),
+            runs=runs,
+            needs="check",
+        ),
+        Case(
             key="review",
             group="other",
             role="review",

@@ -133,7 +133,8 @@ async def check_api(
         except Exception as error:
             message, status = failure(error, uploads)
             return JSONResponse({"error": message}, status_code=status)
-    return JSONResponse(result.to_dict())
+    # The upload's path names the service's private folder: the file name is enough.
+    return JSONResponse({**result.to_dict(), "path": result.file})
 
 
 @router.get("/api/areas", tags=["reference"])
