@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +121,20 @@ def test_form_pdf_is_a_download(client: TestClient, example_register: Path) -> N
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF-")
     assert response.headers["content-disposition"] == 'attachment; filename="report.pdf"'
+
+
+def test_a_missing_extra_is_501_with_the_install_line(
+    client: TestClient, example_register: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if [pdf] were not installed
+    response = client.post(
+        "/api/audit",
+        params={"format": "pdf"},
+        files=_files(example_register),
+        data={"area": "Lambeth"},
+    )
+    assert response.status_code == 501
+    assert "pip install 'inclusion-audit[pdf]'" in response.json()["error"]
 
 
 @pytest.mark.parametrize(
