@@ -382,8 +382,7 @@ def _tallies(
     """Count harmonised answers from the counts the audit already made, and identifiers.
 
     The characteristic columns were counted by ``prepare_register`` (distinct
-    answers only); the identifiers need one more streaming pass, grouped by a
-    64-bit hash so that a million distinct identifiers cost a few megabytes.
+    answers only); the identifiers need one more streaming pass.
     """
     answers: dict[str, dict[str, int]] = {}
     for plan in plans:
@@ -395,27 +394,7 @@ def _tallies(
     repeated: tuple[tuple[int, int], ...] | None = None
     rows_per_id: tuple[int, ...] = ()
     if id_column is not None:
-        identifier = pl.col(id_column).cast(pl.String).str.strip_chars()
-        named = (
-            table.frame.select(identifier.alias("id"))
-            .with_row_index("row")
-            .filter(pl.col("id").is_not_null() & (pl.col("id") != ""))
-            .select(pl.col("id").hash(seed=0), "row")
-        )
-        groups, total = collect_all(
-            table,
-            [
-                named.group_by("id")
-                .agg(pl.len().alias("count"), pl.col("row").min().alias("first"))
-                .filter(pl.col("count") > 1)
-                .sort("first")
-                .select("count", "first"),
-                named.select(pl.len()),
-            ],
-        )
-        repeated = tuple((int(n), int(first) + 2) for n, first in groups.iter_rows())
-        once = int(total.item()) - sum(n for n, _ in repeated)
-        rows_per_id = tuple(sorted({n for n, _ in repeated} | ({1} if once else set())))
+        repeated, rows_per_id = _repeated_ids(table, id_column)
     event_blank = None
     if event_column is not None:
         event_blank = sum(
@@ -426,6 +405,37 @@ def _tallies(
     return _Tallies(
         prepared.n_rows, answers, tuple(unplanned), repeated, rows_per_id or (0,), event_blank
     )
+
+
+def _repeated_ids(
+    table: Table, id_column: str
+) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """Each repeated identifier's (rows, first spreadsheet row), and the distinct rows per id.
+
+    One streaming pass groups the identifiers' 64-bit hashes (about 12 MB for a
+    million distinct ones); only when some repeat does a second pass find the
+    rows they start on.
+    """
+    identifier = pl.col(id_column).cast(pl.String).str.strip_chars()
+    hashed = table.frame.select(pl.when(identifier != "").then(identifier.hash(seed=0)).alias("id"))
+    (counts,) = collect_all(table, [hashed.drop_nulls().group_by("id").agg(pl.len())])
+    once = counts.filter(pl.col("len") == 1).height
+    repeats = counts.filter(pl.col("len") > 1)
+    rows_per_id = tuple(sorted(set(repeats["len"].to_list()) | ({1} if once else set())))
+    if repeats.is_empty():
+        return (), rows_per_id
+    (firsts,) = collect_all(
+        table,
+        [
+            hashed.with_row_index("row")
+            .filter(pl.col("id").is_in(repeats["id"].implode()))
+            .group_by("id")
+            .agg(pl.col("row").min().alias("first"), pl.len())
+            .sort("first")
+            .select("len", "first")
+        ],
+    )
+    return tuple((int(n), int(first) + 2) for n, first in firsts.iter_rows()), rows_per_id
 
 
 def _unknown_share_column(characteristic: str) -> str:
