@@ -6,13 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RAW ?= ../shared/census2021/raw
+GEO ?= ../shared/geography/raw
 
 .PHONY: help demo test lint typecheck pytest sysdeps sysdeps-test reference-data knowledge-data bench clean
 
 help:
 	@echo "make demo            audit the bundled synthetic register into out/demo/"
 	@echo "make test            lint, type-check and run the test suite"
-	@echo "make reference-data  rebuild reference_data/ from $(RAW)"
+	@echo "make reference-data  rebuild reference_data/ from $(RAW) and $(GEO)"
 	@echo "make knowledge-data  rewrite reference_data/'s knowledge files after editing their sources"
 	@echo "make bench           run the benchmarks (about 5 minutes) into benchmarks/RESULTS.md"
 
@@ -50,7 +51,7 @@ pytest: $(STAMP) sysdeps-test
 test: lint typecheck pytest
 
 reference-data: $(STAMP)
-	$(BIN)/python scripts/build_reference_data.py --raw $(RAW) --out reference_data
+	$(BIN)/python scripts/build_reference_data.py --raw $(RAW) --geography-raw $(GEO) --out reference_data
 
 knowledge-data: $(STAMP)
 	$(BIN)/python scripts/build_reference_data.py --knowledge-only --out reference_data

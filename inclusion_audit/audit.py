@@ -48,7 +48,9 @@ from inclusion_audit.ingest.validate import (
     check_no_duplicate_columns,
     check_something_audited,
     check_unmatched,
+    rows_with,
 )
+from inclusion_audit.reference import geography
 from inclusion_audit.reference.profiles import (
     CensusReference,
     NotAvailable,
@@ -62,6 +64,7 @@ from inclusion_audit.result import (
     BarrierResult,
     CharacteristicResult,
     ChiSquare,
+    GeographyResult,
     GroupResult,
     NotAudited,
     QuotaResult,
@@ -78,6 +81,7 @@ from inclusion_audit.vocab.classifications import (
     probable_characteristic,
 )
 from inclusion_audit.vocab.columns import guess_column
+from inclusion_audit.vocab.folding import column_key
 
 
 def audit_register(
@@ -358,6 +362,11 @@ def _audit(
     over the register as the characteristics.
     """
     config = config or AuditConfig()
+    postcodes, postcode_problem = (
+        postcode_column(table, mapping) if isinstance(reference, CensusReference) else (None, None)
+    )
+    if postcodes is not None and postcodes not in extra_columns:
+        extra_columns = [*extra_columns, postcodes]
     prepared = prepare_register(table, reference, quotas, mapping, event_date, extra_columns)
     check_has_rows(table, prepared.n_rows)
     check_unmatched(table, prepared.unmatched, prepared.allowed)
@@ -392,6 +401,15 @@ def _audit(
             groups.append(GroupResult(**group, p_value_adjusted=p_adjusted, status=status))
         characteristics.append(CharacteristicResult(**draft, groups=tuple(groups)))
 
+    not_audited = list(prepared.not_audited)
+    if postcode_problem is not None:
+        not_audited += [NotAudited(name, postcode_problem) for name in geography.PLACES]
+    place = None
+    if postcodes is not None and isinstance(reference, CensusReference):
+        place = _places(table, postcodes, counts[postcodes], reference, config)
+        characteristics += place.characteristics
+        not_audited += place.not_audited
+
     return AuditResult(
         tool_version=__version__,
         register=RegisterInfo(
@@ -405,8 +423,9 @@ def _audit(
         settings=config.to_dict(),
         n_participants=n_rows,
         characteristics=tuple(characteristics),
-        not_audited=tuple(prepared.not_audited),
+        not_audited=tuple(not_audited),
         quotas=tuple(prepared.quotas),
+        geography=place.geography if place is not None else None,
     ), counts
 
 
@@ -454,6 +473,150 @@ def run_audit(
         ),
         recommendations=tuple(recommendations),
         what_worked=tuple(what_worked(result, event, hidden=hidden)),
+    )
+
+
+POSTCODE_ROWS_SHOWN = 20
+
+
+def postcode_column(table: Table, mapping: UserMapping | None) -> tuple[str | None, str | None]:
+    """The register's postcode column, or why none is used.
+
+    A column is a postcode column when its header says so ("Postcode", "What is
+    your postcode?"), as column recognition has always known; a "postcode
+    district" holds no full postcode and is left alone. With two such columns
+    neither is used, and the reason says why.
+    """
+    found = []
+    for header in table.columns:
+        if mapping is not None and mapping.column_for(header) == IGNORE:
+            continue
+        guess = guess_column(header)
+        if (
+            guess.kind == "identifying"
+            and guess.characteristic == "postcode"
+            and "district" not in column_key(header)
+        ):
+            found.append(header)
+    if len(found) > 1:
+        names = ", ".join(repr(c) for c in found)
+        return None, (
+            f"the register has several postcode columns ({names}); keep one, or mark the "
+            "others ignore in a mapping file"
+        )
+    return (found[0] if found else None), None
+
+
+@dataclass
+class _Places:
+    characteristics: list[CharacteristicResult]
+    geography: GeographyResult
+    not_audited: list[NotAudited]
+
+
+def _places(
+    table: Table,
+    column: str,
+    answers: Sequence[tuple[str | None, int]],
+    reference: CensusReference,
+    config: AuditConfig,
+) -> _Places:
+    """Deprivation deciles and wards from the register's postcodes: their own family.
+
+    Participants whose postcode lies outside the area are left out and counted
+    apart. The place groups' p-values are adjusted among themselves, so adding a
+    postcode column never changes another characteristic's verdict. A ward with
+    an LSOA in the lookup's postcode gap gets no verdict ("cannot tell"); a ward
+    nobody came from is named only where ``min_expected`` participants were expected.
+    """
+    place = geography.place_reference(
+        reference.areas, reference.eligible_age, reference.description
+    )
+    counts = geography.count_places(answers, place)
+    not_audited: list[NotAudited] = []
+    drafts: list[dict[str, Any]] = []
+    outside = (
+        f"{counts.outside_area:,} participant(s) whose postcode lies outside the area are "
+        "left out of this comparison."
+        if counts.outside_area
+        else None
+    )
+    for profile, by_place in (
+        (place.deprivation, counts.by_decile),
+        (place.wards, counts.by_ward),
+    ):
+        if isinstance(profile, NotAvailable):
+            not_audited.append(NotAudited(profile.name, profile.reason, column))
+            continue
+        if counts.matched == 0:
+            not_audited.append(
+                NotAudited(
+                    profile.name,
+                    "no postcode in the register was found in the area (see the geography counts)",
+                    column,
+                )
+            )
+            continue
+        harmonised = HarmonisedColumn(
+            counts={category: by_place.get(category, 0) for category in profile.categories},
+            n_blank=counts.blank,
+            n_unplaceable=counts.n_not_found,
+            notes={outside} if outside else set(),
+        )
+        assignment = ColumnAssignment(
+            profile.name, column, profile.name, False, None, "the register's postcode column"
+        )
+        drafts.append(_draft_characteristic(assignment, profile, harmonised, config))
+    adjusted = iter(
+        stats.adjust_p_values(
+            [group["p_value"] for draft in drafts for group in draft["groups"]],
+            config.correction,
+        )
+    )
+    characteristics = []
+    nobody_came: list[str] = []
+    cannot_tell = sorted(place.gap_wards)
+    for draft in drafts:
+        groups = []
+        draft.pop("broad_answers", None)  # a postcode names no broader group
+        for group in draft.pop("groups"):
+            p_adjusted = next(adjusted)
+            status = classify(group["ratio"], p_adjusted, group["expected_count"], config)
+            if draft["name"] == geography.WARD:
+                if group["category"] in place.gap_wards:
+                    status = Status.INSUFFICIENT_DATA
+                    group["shortfall"] = 0
+                    group["note"] = (
+                        "Cannot tell: some of this ward's postcodes are missing from the "
+                        "postcode lookup (its known central-London gap)."
+                    )
+                elif group["count"] == 0 and group["expected_count"] >= config.min_expected:
+                    nobody_came.append(group["category"])
+            groups.append(GroupResult(**group, p_value_adjusted=p_adjusted, status=status))
+        characteristics.append(CharacteristicResult(**draft, groups=tuple(groups)))
+    rows = (
+        rows_with(table, column, list(counts.unfound), POSTCODE_ROWS_SHOWN)
+        if counts.unfound
+        else []
+    )
+    return _Places(
+        characteristics=characteristics,
+        geography=GeographyResult(
+            column=column,
+            read=counts.read,
+            matched=counts.matched,
+            outside_area=counts.outside_area,
+            not_found=counts.n_not_found,
+            not_found_reasons=dict(counts.not_found),
+            not_found_rows=tuple(rows),
+            blank=counts.blank,
+            deprivation_index=place.index,
+            wards_nobody_came=tuple(sorted(nobody_came)),
+            wards_cannot_tell=tuple(cannot_tell) if place.ward_names else (),
+            lookup=geography.LOOKUP_TITLE,
+            attribution=geography.attribution(),
+        ),
+        not_audited=not_audited,
     )
 
 

@@ -193,6 +193,37 @@ class RegisterInfo:
 
 
 @dataclass(frozen=True)
+class GeographyResult:
+    """Where participants live, from the register's postcode column: counts only.
+
+    Of the postcodes given (``read``; ``blank`` were not), each is ``matched`` (in
+    the audited area), ``outside_area`` (counted apart, never compared) or not
+    found, by reason in ``not_found_reasons``: ``malformed``, ``known_gap`` (a
+    central-London district the lookup lacks), ``not_in_lookup`` or
+    ``no_location``. ``not_found_rows`` are the spreadsheet rows (header = row 1)
+    of the first postcodes not found, so the register can be corrected. No
+    postcode is ever kept.
+    """
+
+    column: str
+    read: int
+    matched: int
+    outside_area: int
+    not_found: int
+    not_found_reasons: dict[str, int]
+    not_found_rows: tuple[int, ...]
+    blank: int
+    deprivation_index: str | None
+    """"IMD 2019" (England) or "WIMD 2019" (Wales); None when deciles are not compared."""
+    wards_nobody_came: tuple[str, ...]
+    """Wards no participant came from, where at least ``min_expected`` were expected."""
+    wards_cannot_tell: tuple[str, ...]
+    """Wards with an LSOA in the lookup's postcode gap: nobody there may be missing data."""
+    lookup: str
+    attribution: str
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """Everything an audit found, ready for JSON, reports and the store."""
 
@@ -208,6 +239,7 @@ class AuditResult:
     barriers: tuple[BarrierResult, ...] = ()
     recommendations: tuple[RecommendationResult, ...] = ()
     what_worked: tuple[str, ...] = ()
+    geography: GeographyResult | None = None
     schema_version: str = field(default=SCHEMA_VERSION)
 
     def groups_with_status(

@@ -50,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--raw", type=Path, help="raw Census files directory")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
+        "--geography-raw",
+        type=Path,
+        help="raw postcode and deprivation files (default: geography/raw beside the "
+        "--raw folder's parent, i.e. ../shared/geography/raw)",
+    )
+    parser.add_argument(
         "--knowledge-only",
         action="store_true",
         help="only rewrite answer_knowledge.json and barriers.json, after editing the "
@@ -64,12 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--raw is required (unless --knowledge-only)")
     started = time.perf_counter()
     try:
-        manifest = build(args.raw, args.out)
+        manifest = build(args.raw, args.out, args.geography_raw)
     except BuildError as exc:
         print(f"build_reference_data: {exc}", file=sys.stderr)
         return 1
     total = 0
-    for name, entry in manifest["tables"].items():
+    for name, entry in {**manifest["tables"], **manifest["place_tables"]}.items():
         total += entry["bytes"]
         print(f"{name:32} {entry['rows']:>8,} rows {entry['bytes'] / 1024:>8.1f} KiB")
     print(f"{'total':32} {'':>13} {total / 1024:>8.1f} KiB in {time.perf_counter() - started:.1f}s")

@@ -52,7 +52,9 @@ def reference_areas(types: tuple[str, ...], output_format: str) -> None:
     "--characteristic",
     "characteristics",
     multiple=True,
-    help="Only this characteristic (repeatable). Default: every one the area has.",
+    help="Only this characteristic (repeatable). Default: every one the area has. "
+    "imd_decile (residents by deprivation decile) and ward (residents by ward) are shown "
+    "only when asked for.",
 )
 @click.option("--eligible-age", metavar="SPEC", help="Population base: 16+, 18+, 16-24, all…")
 @click.option(
@@ -70,19 +72,29 @@ def reference_show(
     The csv format writes characteristic,category,count: a file ready for
     `audit --reference` that can be edited first.
     """
-    from inclusion_audit.reference import census
+    from inclusion_audit.reference import census, geography
 
     found = census.resolve_areas(areas)
     age = census.parse_age_range(eligible_age) if eligible_age is not None else None
-    known = census.known_characteristics()
+    known = [*census.known_characteristics(), *geography.PLACES]
     unknown = [c for c in characteristics if c not in known]
     if unknown:
         raise click.BadParameter(
             f"{', '.join(unknown)} is not a Census characteristic; choose from {', '.join(known)}.",
             param_hint="--characteristic",
         )
-    profiles, missing = [], []
+    profiles: list[Any] = []
+    missing = []
+    places = None
     for name in characteristics or census.available_characteristics(found):
+        if name in geography.PLACES:
+            places = places or geography.place_reference(found, age, "")
+            place = places.deprivation if name == geography.DEPRIVATION else places.wards
+            if isinstance(place, geography.NotAvailable):
+                missing.append({"name": name, "reason": place.reason})
+            else:
+                profiles.append(place)
+            continue
         try:
             profiles.append(census.census_profile(found, name, age))
         except census.CharacteristicNotAvailableError as error:

@@ -141,6 +141,23 @@ def first_rows(table: Table, column: str, values: list[str]) -> dict[str, int]:
     return {value: int(index) + 2 for value, index in found.iter_rows()}
 
 
+def rows_with(table: Table, column: str, values: list[str], limit: int) -> list[int]:
+    """Spreadsheet rows (the header is row 1) holding any of ``values``, the first ``limit``.
+
+    Only row numbers come back, never the values: this is how a register's postcodes
+    that were not found are pointed at without writing a postcode anywhere.
+    """
+    found = collect(
+        table,
+        table.frame.select(pl.col(column).cast(pl.String))
+        .with_row_index("index")
+        .filter(pl.col(column).is_in(values))
+        .select("index")
+        .head(limit),
+    )
+    return [int(index) + 2 for index in found["index"].to_list()]
+
+
 def closest_hint(value: str, options: list[str]) -> str:
     near = closest_categories(value, options, limit=2)
     return "; closest: " + " or ".join(repr(c) for c in near) if near else ""

@@ -162,7 +162,9 @@ class DataStore:
     def table(self, name: str) -> pl.DataFrame:
         """Load a table once, after checking its sha256 against the manifest."""
         if name not in self._tables:
-            entry = self.manifest["tables"].get(name)
+            entry = self.manifest["tables"].get(name) or self.manifest.get("place_tables", {}).get(
+                name
+            )
             if entry is None:
                 raise ReferenceDataError(
                     f"{self.directory / 'manifest.json'} lists no table '{name}'. Rebuild "

@@ -56,6 +56,26 @@ class ReportContext:
         }
     )
 
+    deprived_fifth: dict[str, Any] | None = field(
+        default=None,
+        metadata={
+            "help": "With a postcode column: participants from the most deprived fifth of "
+            "neighbourhoods (deprivation deciles 1 and 2): `index` (IMD 2019 or WIMD 2019), "
+            "`count` and `share` (None when a count is hidden), `population_share`. None "
+            "without a deprivation comparison."
+        },
+    )
+    wards: list[dict[str, Any]] = field(
+        default_factory=list,
+        metadata={
+            "help": "With a postcode column: one row per ward, highest reach first, then the "
+            "wards whose count is hidden (by name, so their place says nothing of the "
+            "count): `ward`, `count`, `population_count`, `reach` (participants per 1,000 "
+            "residents, None when hidden), `status`, `hidden_reason`, `nobody_came`, "
+            "`cannot_tell` (an LSOA of the ward is in the postcode lookup's gap)."
+        },
+    )
+
     def as_dict(self) -> dict[str, Any]:
         """The context as keyword arguments for ``Template.render``."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -91,4 +111,59 @@ def build_context(
         suppression_threshold=threshold,
         charts={c["name"]: share_chart(c, threshold) for c in shown["characteristics"]},
         actions=sorted(shown.get("recommendations", []), key=lambda r: r["priority"]),
+        deprived_fifth=_deprived_fifth(shown),
+        wards=_wards(shown),
+    )
+
+
+def _deprived_fifth(shown: dict[str, Any]) -> dict[str, Any] | None:
+    """Participants and residents in the most deprived fifth (deciles 1 and 2), if compared."""
+    found = [c for c in shown["characteristics"] if c["name"] == "imd_decile"]
+    if not found:
+        return None
+    groups = {g["category"]: g for g in found[0]["groups"]}
+    low = [groups[d] for d in ("1", "2") if d in groups]
+    counts = [g["count"] for g in low]
+    n_known = found[0]["n_known"]
+    count = None if any(c is None for c in counts) or n_known is None else sum(counts)
+    return {
+        "index": (shown.get("geography") or {}).get("deprivation_index"),
+        "count": count,
+        "share": count / n_known if count is not None and n_known else None,
+        "population_share": sum(g["population_share"] for g in low),
+    }
+
+
+def _wards(shown: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ward rows, highest reach first; rows whose count is hidden follow, by name.
+
+    Reach is participants per 1,000 residents: count / population_count × 1,000
+    (e.g. 12 participants from a ward of 9,600 residents aged 16+ is 1.25). Hidden
+    rows are not sorted in among the others: their place would bound the count.
+    """
+    found = [c for c in shown["characteristics"] if c["name"] == "ward"]
+    if not found:
+        return []
+    block = shown.get("geography") or {}
+    nobody = set(block.get("wards_nobody_came") or ())
+    cannot = set(block.get("wards_cannot_tell") or ())
+    rows = []
+    for group in found[0]["groups"]:
+        count, population = group["count"], group["population_count"]
+        rows.append(
+            {
+                "ward": group["category"],
+                "count": count,
+                "population_count": population,
+                "reach": count / population * 1000 if count is not None and population else None,
+                "status": group["status"],
+                "hidden_reason": group.get("hidden_reason"),
+                "nobody_came": group["category"] in nobody,
+                "cannot_tell": group["category"] in cannot,
+            }
+        )
+    shown_rows = [r for r in rows if r["reach"] is not None]
+    hidden_rows = [r for r in rows if r["reach"] is None]
+    return sorted(shown_rows, key=lambda r: (-r["reach"], r["ward"])) + sorted(
+        hidden_rows, key=lambda r: r["ward"]
     )

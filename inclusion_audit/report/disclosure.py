@@ -29,6 +29,10 @@ The rules, per characteristic (and per quota characteristic):
   be placed, and each answer's count) is withheld and only the total remains.
 * **Quotas** follow the same rules, and a quota is hidden wherever the matching
   group is hidden in its characteristic's table.
+* **Places** (deprivation deciles and wards, from postcodes) are tables like any
+  other. A ward is listed as one nobody came from only while its zero is shown,
+  and the matched and outside-area postcode counts are withheld with a place
+  table's total.
 
 A zero stays visible in a table with no small counts: "nobody aged 16-24 took
 part" identifies nobody, and it is the finding the report exists to show. Where
@@ -178,7 +182,35 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
             normalise(g["category"]) for g in groups if g["suppressed"]
         }
     _suppress_quotas(shown.get("quotas", []), hidden_categories, threshold)
+    _suppress_geography(shown)
     return shown
+
+
+def _suppress_geography(shown: dict[str, Any]) -> None:
+    """Keep the postcode counts from revealing what the ward and decile tables hide.
+
+    A ward is named as one nobody came from only while its count (0) is shown in
+    the ward table. When a place table's total is withheld, the matched and
+    outside-area counts go too: with the other postcode counts and the number of
+    participants, either would give that total back.
+    """
+    block = shown.get("geography")
+    if not block:
+        return
+    places = [c for c in shown["characteristics"] if c.get("name") in ("imd_decile", "ward")]
+    visible_wards = {
+        g["category"]
+        for c in places
+        if c.get("name") == "ward"
+        for g in c["groups"]
+        if not g.get("suppressed")
+    }
+    block["wards_nobody_came"] = [
+        ward for ward in block.get("wards_nobody_came", []) if ward in visible_wards
+    ]
+    if any(c.get("n_known") is None for c in places):
+        block["matched"] = None
+        block["outside_area"] = None
 
 
 def _suppress_unplaced(characteristic: dict[str, Any], threshold: int) -> None:

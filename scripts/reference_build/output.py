@@ -14,6 +14,7 @@ from reference_build.catalogue import catalogue
 from reference_build.census_tables import build_tables
 from reference_build.geography import build_geography
 from reference_build.helpers import check, sha256_of
+from reference_build.places import build_places, place_inputs, write_places
 from reference_build.sources import (
     MYSOCIETY_ATTRIBUTION,
     NISRA_ATTRIBUTION,
@@ -75,6 +76,14 @@ Census 2021 tables the package reads at run time. **Generated** by
 base, vintage, source repository/file/commit, licence, row count and sha256, plus the
 characteristics catalogue the library uses. `docs/reference-data.md` explains the choices.
 
+`postcodes`, `small_areas` and `msoa_age` (listed under `place_tables` in the manifest) are
+built from `../shared/geography/raw` (see `../shared/geography/PROVENANCE.md`): they place
+a register's postcodes in 2021 LSOAs, wards and deprivation deciles. The postcode lookup
+misses about 50,000 central-London postcodes (districts ending in a letter); the manifest
+records this known gap. Postcode data: Contains OS data © Crown copyright and database
+right; Contains Royal Mail data © Royal Mail copyright and database right; Source: Office
+for National Statistics licensed under the Open Government Licence v.3.0.
+
 | file | what | rows |
 |---|---|---|
 {rows}
@@ -92,6 +101,11 @@ Licence: {ogl}. {ons}. Northern Ireland figures: {nisra}. {mysociety}.
 """
 
 
+def default_geography_raw(raw: Path) -> Path:
+    """``../shared/geography/raw`` for ``../shared/census2021/raw``."""
+    return raw.resolve().parent.parent / "geography" / "raw"
+
+
 def write_knowledge(out: Path) -> list[Path]:
     """Write the files made from the package's curated knowledge (no raw files needed)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -101,14 +115,20 @@ def write_knowledge(out: Path) -> list[Path]:
     ]
 
 
-def build(raw: Path, out: Path) -> dict[str, Any]:
-    """Build every table into ``out`` and return the manifest (also written there)."""
+def build(raw: Path, out: Path, geo_raw: Path | None = None) -> dict[str, Any]:
+    """Build every table into ``out`` and return the manifest (also written there).
+
+    ``geo_raw`` holds the postcode, deprivation and LSOA lookups (default: the
+    ``geography/raw`` folder beside the Census raw files' parent, as in ``../shared``).
+    """
     check(raw.is_dir(), f"--raw {raw} is not a directory")
+    geo_raw = geo_raw if geo_raw is not None else default_geography_raw(raw)
     out.mkdir(parents=True, exist_ok=True)
     geo = build_geography(raw)
     tables = build_tables(raw, geo)
     tables.insert(0, build_areas(raw, geo, tables))
     entries = {t.name: write_table(t, out) for t in tables}
+    place_entries = write_places(build_places(raw, geo_raw, geo.lsoa), out, geo_raw)
     write_knowledge(out)
     all_raw = sorted({f for t in tables for f in t.meta["raw_files"]})
     manifest: dict[str, Any] = {
@@ -126,11 +146,16 @@ def build(raw: Path, out: Path) -> dict[str, Any]:
         "tables": entries,
         "characteristics": catalogue(),
         "raw_inputs": {f: sha256_of(raw / f) for f in all_raw},
+        "place_tables": place_entries,
+        "place_raw_inputs": place_inputs(geo_raw),
     }
     (out / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    rows = "\n".join(f"| `{e['file']}` | {e['title']} | {e['rows']:,} |" for e in entries.values())
+    rows = "\n".join(
+        f"| `{e['file']}` | {e['title']} | {e['rows']:,} |"
+        for e in [*entries.values(), *place_entries.values()]
+    )
     (out / "README.md").write_text(
         README.format(
             rows=rows,
