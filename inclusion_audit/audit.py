@@ -133,21 +133,28 @@ def prepare_register(
     mapping: UserMapping | None = None,
     event_date: dt.date | None = None,
     extra_columns: Sequence[str] = (),
+    postcodes: str | None = None,
 ) -> PreparedRegister:
     """Find the characteristic columns, count their answers in one pass, and place them.
 
-    ``extra_columns`` (the barrier question) are counted in the same pass.
-    Raises ``RegisterError`` when no column answers any characteristic or one is
-    duplicated: then there is nothing to audit or check.
+    ``extra_columns`` (the barrier question) are counted in the same pass, and so
+    is ``postcodes``, the register's postcode column, which is audited by place.
+    Raises ``RegisterError`` when no column answers any characteristic (and there
+    is no postcode column) or one is duplicated: then there is nothing to audit or
+    check.
     """
     wanted = reference.characteristic_names()
     quota_names = list(dict.fromkeys(q.characteristic for q in quotas))
     assigned = assign_columns(table.columns, [*wanted, *quota_names], mapping, source=table.name)
-    check_has_characteristics(
-        table, {n: a.column for n, a in assigned.items()}, [*wanted, *quota_names]
-    )
+    if postcodes is None:
+        check_has_characteristics(
+            table, {n: a.column for n, a in assigned.items()}, [*wanted, *quota_names]
+        )
     check_no_duplicate_columns(table, {n: a.column for n, a in assigned.items()})
-    columns = list(dict.fromkeys([*(a.column for a in assigned.values()), *extra_columns]))
+    postcode_columns = [postcodes] if postcodes is not None else []
+    columns = list(
+        dict.fromkeys([*(a.column for a in assigned.values()), *extra_columns, *postcode_columns])
+    )
     unused, probes = _unused_columns(table.columns, assigned, mapping, wanted, reference)
     counts, n_rows = answer_counts(table, columns)
 
@@ -365,14 +372,14 @@ def _audit(
     postcodes, postcode_problem = (
         postcode_column(table, mapping) if isinstance(reference, CensusReference) else (None, None)
     )
-    if postcodes is not None and postcodes not in extra_columns:
-        extra_columns = [*extra_columns, postcodes]
-    prepared = prepare_register(table, reference, quotas, mapping, event_date, extra_columns)
+    prepared = prepare_register(
+        table, reference, quotas, mapping, event_date, extra_columns, postcodes
+    )
     check_has_rows(table, prepared.n_rows)
     check_unmatched(table, prepared.unmatched, prepared.allowed)
     check_something_audited(
         table,
-        len(prepared.characteristics),
+        len(prepared.characteristics) + (postcodes is not None),
         len(prepared.quotas),
         [(n.name, n.reason) for n in prepared.not_audited],
     )
@@ -461,9 +468,14 @@ def run_audit(
         if isinstance(reference, CensusReference)
         else None
     )
-    findings = analyse_barriers(result, event, reported, shares, suppress_below=suppress_below)
+    # Wards are places, not groups of people with barriers of their own: the ward
+    # table says where to go, and the deprivation deciles carry the barriers of place.
+    people = replace(
+        result, characteristics=tuple(c for c in result.characteristics if c.name != geography.WARD)
+    )
+    findings = analyse_barriers(people, event, reported, shares, suppress_below=suppress_below)
     hidden = disclosure.hidden_groups(result, suppress_below)
-    recommendations = recommend(result, findings, partners, hidden=hidden)
+    recommendations = recommend(people, findings, partners, hidden=hidden)
     return replace(
         result,
         event=event.to_dict() if event is not None else None,
@@ -472,7 +484,7 @@ def run_audit(
             for f in findings
         ),
         recommendations=tuple(recommendations),
-        what_worked=tuple(what_worked(result, event, hidden=hidden)),
+        what_worked=tuple(what_worked(people, event, hidden=hidden)),
     )
 
 

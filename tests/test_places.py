@@ -366,3 +366,63 @@ def test_wales_and_england_are_never_pooled(tmp_path) -> None:
     assert "never" not in names.get("imd_decile", "never")
     assert "England and Wales" in names["imd_decile"]
     assert data["geography"]["matched"] == 12
+
+
+def test_disclosure_keeps_hidden_ward_zeros_hidden() -> None:
+    from inclusion_audit.report.context import _wards
+    from inclusion_audit.report.disclosure import suppress_small_counts
+
+    def group(category: str, count: int) -> dict:
+        return {
+            "category": category,
+            "count": count,
+            "share": None,
+            "ratio": None,
+            "shortfall": 0,
+            "population_share": 0.25,
+            "population_count": 1000.0,
+            "expected_count": 10.0,
+            "status": "ok",
+        }
+
+    result = {
+        "settings": {"under_threshold": 0.8},
+        "characteristics": [
+            {
+                "name": "ward",
+                "n_known": 40,
+                "groups": [group("A", 0), group("B", 2), group("C", 20), group("D", 18)],
+                "dissimilarity_index": 0.1,
+                "chi_square": None,
+            }
+        ],
+        "geography": {"wards_nobody_came": ["A"], "wards_cannot_tell": [], "matched": 40},
+    }
+    shown = suppress_small_counts(result, 5)
+    # A's zero is hidden with B's 2, so A is not named as a ward nobody came from ...
+    assert shown["geography"]["wards_nobody_came"] == []
+    rows = _wards(shown)
+    # ... and hidden rows come last, by name, whatever their reach.
+    assert [r["ward"] for r in rows][-2:] == ["A", "B"]
+    assert all(r["reach"] is None for r in rows[-2:])
+    assert suppress_small_counts(result, 0)["geography"]["wards_nobody_came"] == ["A"]
+
+
+def test_wards_get_no_barriers_or_actions_of_their_own(tmp_path) -> None:
+    from inclusion_audit.audit import run_audit
+    from inclusion_audit.ingest.readers import read_table
+    from inclusion_audit.reference import census
+    from inclusion_audit.reference.profiles import CensusReference
+
+    rows = ["Postcode"] + ["SW9 8QT"] * 60 + ["SE1 7PB"] * 60
+    register = tmp_path / "register.csv"
+    register.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    reference = CensusReference(
+        tuple(census.resolve_areas(["Lambeth"])), census.parse_age_range("16+")
+    )
+    result = run_audit(read_table(register), reference)
+    wards = next(c for c in result.characteristics if c.name == "ward")
+    assert any(g.status == "under" for g in wards.groups)
+    assert all(r.characteristic != "ward" for r in result.recommendations)
+    assert all(c != "ward" for b in result.barriers for c, _ in b.groups)
+    assert len(result.geography.wards_nobody_came) >= 5

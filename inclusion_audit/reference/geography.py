@@ -165,7 +165,7 @@ def _attribution() -> str:
     places = data_store().manifest.get("place_tables", {})
     for name in (POSTCODES_TABLE, SMALL_AREAS_TABLE):
         for line in places[name]["licence"]["attribution"]:
-            if line not in lines:
+            if not any(line in kept for kept in lines):
                 lines.append(line)
     return " ".join(lines)
 

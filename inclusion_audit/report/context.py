@@ -122,7 +122,8 @@ def _deprived_fifth(shown: dict[str, Any]) -> dict[str, Any] | None:
     if not found:
         return None
     groups = {g["category"]: g for g in found[0]["groups"]}
-    low = [groups[d] for d in ("1", "2") if d in groups]
+    # A decile with no residents in the area can hold no participant: it adds nothing.
+    low = [groups[d] for d in ("1", "2") if d in groups and groups[d]["population_share"] > 0]
     counts = [g["count"] for g in low]
     n_known = found[0]["n_known"]
     count = None if any(c is None for c in counts) or n_known is None else sum(counts)
