@@ -35,7 +35,12 @@ def lambeth_postcodes(rows: int) -> pl.Series:
     """``rows`` postcodes as written on forms: real Lambeth ones, some blank or malformed."""
     data = REPO / "reference_data"
     small = pl.read_parquet(data / "small_areas.parquet").filter(pl.col("ltla_code") == LAMBETH)
-    codes = pl.read_parquet(data / "postcodes.parquet").join(small.select("lsoa"), on="lsoa")
+    districts = pl.read_parquet(data / "postcode_districts.parquet")
+    codes = (
+        pl.read_parquet(data / "postcodes.parquet")
+        .with_columns(districts.select(pl.col("outward").repeat_by("count").explode()).to_series())
+        .join(small.select("lsoa"), on="lsoa")
+    )
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     written = codes.select(
         pl.format(

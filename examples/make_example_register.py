@@ -67,8 +67,12 @@ def lambeth_postcodes(count: int) -> list[str]:
 
     data = Path(__file__).resolve().parent.parent / "reference_data"
     small = pl.read_parquet(data / "small_areas.parquet").filter(pl.col("ltla_code") == LAMBETH)
+    districts = pl.read_parquet(data / "postcode_districts.parquet")
     rows = (
         pl.read_parquet(data / "postcodes.parquet")
+        .with_columns(  # rows are sorted by district; postcode_districts says which
+            districts.select(pl.col("outward").repeat_by("count").explode()).to_series()
+        )
         .join(small.select("lsoa", "decile"), on="lsoa")
         .sort("outward", "inward")
         .select("outward", "inward", "decile")

@@ -52,7 +52,7 @@ __all__ = [
     "PlaceCounts",
     "PlaceReference",
     "count_places",
-    "normalised_postcode",
+    "normalise_postcodes",
     "place_reference",
 ]
 
@@ -62,6 +62,7 @@ PLACES = (DEPRIVATION, WARD)
 """The characteristics a postcode column gives."""
 
 POSTCODES_TABLE = "postcodes"
+DISTRICTS_TABLE = "postcode_districts"
 SMALL_AREAS_TABLE = "small_areas"
 MSOA_AGE_TABLE = "msoa_age"
 
@@ -105,30 +106,53 @@ def _inward_number(inward: pl.Expr) -> pl.Expr:
     )
 
 
-def normalised_postcode(answer: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """``(outward, inward number, well formed)`` for a column of postcodes as written.
+def normalise_postcodes(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Add ``outward``, ``inward`` (its number, null when malformed) and ``ok`` (well formed).
+
+    Done in stages, each column computed once: as one nested expression the
+    written postcode was re-normalised for every use (70 ms instead of 5 ms for
+    10,000 distinct postcodes).
 
     >>> frame = pl.DataFrame({"p": [" sw9 8qt", "SE27 OTX", "SW9", "SW1A 1AA"]})
-    >>> outward, inward, ok = normalised_postcode(pl.col("p"))
-    >>> frame.select(outward.alias("out"), inward.alias("in"), ok.alias("ok")).rows()
+    >>> normalise_postcodes(frame, "p").select("outward", "inward", "ok").rows()
     [('SW9', 5843, True), ('SE27', 517, True), ('', None, False), ('SW1A', 676, True)]
     """
-    squeezed = answer.str.to_uppercase().str.replace_all(r"[\s\u00a0]+", "")
-    length = squeezed.str.len_chars()
-    outward = pl.when(length >= 5).then(squeezed.str.slice(0, length - 3)).otherwise(pl.lit(""))
-    inward = squeezed.str.slice(-3)
+    squeezed = pl.col("_squeezed")
+    length = pl.col("_length")
+    inward = pl.col("_inward")
     first = inward.str.slice(0, 1)
-    inward = (
-        pl.when(first == "O")
-        .then(pl.lit("0") + inward.str.slice(1))
-        .when(first == "I")
-        .then(pl.lit("1") + inward.str.slice(1))
-        .otherwise(inward)
+    return (
+        frame.with_columns(
+            pl.col(column).str.to_uppercase().str.replace_all(r"[\s\u00a0]+", "").alias("_squeezed")
+        )
+        .with_columns(squeezed.str.len_chars().alias("_length"))
+        .with_columns(
+            pl.when(length >= 5)
+            .then(squeezed.str.slice(0, length - 3))
+            .otherwise(pl.lit(""))
+            .alias("outward"),
+            squeezed.str.slice(-3).alias("_inward"),
+        )
+        .with_columns(
+            pl.when(first == "O")
+            .then(pl.lit("0") + inward.str.slice(1))
+            .when(first == "I")
+            .then(pl.lit("1") + inward.str.slice(1))
+            .otherwise(inward)
+            .alias("_inward")
+        )
+        .with_columns(
+            (
+                length.is_between(5, 7)
+                & pl.col("outward").str.contains(_OUTWARD)
+                & inward.str.contains(_INWARD)
+            )
+            .fill_null(False)
+            .alias("ok")
+        )
+        .with_columns(pl.when("ok").then(_inward_number(inward)).alias("inward"))
+        .drop("_squeezed", "_length", "_inward")
     )
-    well_formed = (
-        length.is_between(5, 7) & outward.str.contains(_OUTWARD) & inward.str.contains(_INWARD)
-    ).fill_null(False)
-    return outward, pl.when(well_formed).then(_inward_number(inward)), well_formed
 
 
 @dataclass(frozen=True)
@@ -382,6 +406,29 @@ class PlaceCounts:
         return sum(self.not_found.values())
 
 
+def _lookup(outward: pl.Series) -> pl.DataFrame:
+    """``outward, inward, lsoa`` of every postcode in the given districts.
+
+    The postcode table holds only the inward number and LSOA row of each postcode,
+    sorted by outward code; ``postcode_districts`` says which rows hold each
+    district. Reading two small integer columns is about 20 ms where the outward
+    codes as text took 150 ms or more, and only the districts a register uses are
+    gathered.
+    """
+    spans = (
+        data_store()
+        .table(DISTRICTS_TABLE)
+        .filter(pl.col("outward").is_in(outward.implode()))
+        .select(
+            "outward",
+            pl.int_ranges("start", pl.col("start") + pl.col("count"), dtype=pl.UInt32).alias("row"),
+        )
+        .explode("row")
+    )
+    codes = data_store().table(POSTCODES_TABLE)
+    return codes.select(pl.all().gather(spans["row"])).with_columns(spans["outward"])
+
+
 def count_places(answers: Sequence[tuple[str | None, int]], place: PlaceReference) -> PlaceCounts:
     """Look up a register's distinct postcodes (with their counts) and count by place.
 
@@ -395,13 +442,10 @@ def count_places(answers: Sequence[tuple[str | None, int]], place: PlaceReferenc
     )
     blank_rows = frame["answer"].is_null() | (frame["answer"].str.strip_chars() == "")
     blank = int(frame.filter(blank_rows)["count"].sum())
-    outward, inward, well_formed = normalised_postcode(pl.col("answer"))
-    given = frame.filter(~blank_rows).with_columns(
-        outward.alias("outward"), inward.alias("inward"), well_formed.alias("ok")
+    given = normalise_postcodes(frame.filter(~blank_rows), "answer")
+    joined = given.join(
+        _lookup(given.filter("ok")["outward"].unique()), on=["outward", "inward"], how="left"
     )
-    wanted = given.filter("ok")["outward"].unique().to_list()
-    lookup = data_store().table(POSTCODES_TABLE).filter(pl.col("outward").is_in(wanted))
-    joined = given.join(lookup, on=["outward", "inward"], how="left")
     small = data_store().table(SMALL_AREAS_TABLE)
     codes = sorted(place.leaves)
     found = (

@@ -263,6 +263,15 @@ def build_geography_tables(
         f"{F_POSTCODES}: a postcode appears twice",
     )
     per_lsoa = postcodes.group_by("lsoa").len("postcodes")
+    districts = (
+        postcodes.group_by("outward", maintain_order=True)
+        .len("count")
+        .select(
+            "outward",
+            (pl.col("count").cum_sum() - pl.col("count")).cast(pl.UInt32).alias("start"),
+            pl.col("count").cast(pl.UInt32),
+        )
+    )
     extra = pl.DataFrame(
         {"place": [name for _, name in PSEUDO_PLACES] + [NO_LOCATION]},
     )
@@ -311,16 +320,31 @@ def build_geography_tables(
     by_change = dict(real.group_by("change").len().iter_rows())
     return [
         GeoTable(
+            "postcode_districts",
+            districts,
+            {
+                "title": "Postcode districts: where each district's postcodes are in postcodes",
+                "columns": {
+                    "outward": "outward code (district), e.g. 'SW9', sorted",
+                    "start": "first row of the district in postcodes",
+                    "count": "its postcodes (rows start to start + count - 1)",
+                },
+                "raw_files": [F_POSTCODES],
+                "attribution": [NSPL_ATTRIBUTION],
+            },
+        ),
+        GeoTable(
             "postcodes",
-            postcodes,
+            postcodes.select("inward", "lsoa"),
             {
                 "title": "Postcodes: National Statistics Postcode Lookup, August 2024",
                 "columns": {
-                    "outward": "outward code (district), e.g. 'SW9'",
                     "inward": "inward code as a number: digit × 676 + letter × 26 + letter "
                     "(A = 0), e.g. '8QT' = 8×676 + 16×26 + 19 = 5843",
                     "lsoa": "row of small_areas (an LSOA 2021, or a pseudo-place for the "
                     "rest of the UK or no location)",
+                    "(outward)": "not stored: rows are sorted by outward code, and "
+                    "postcode_districts gives each district's rows",
                 },
                 "vintage": "NSPL August 2024 (2021 Census geographies); live and terminated "
                 "postcodes (the copy has no termination dates)",
