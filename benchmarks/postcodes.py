@@ -107,6 +107,7 @@ def time_audit(register: Path, out: Path) -> float:
         AREA,
         "--eligible-age",
         ELIGIBLE_AGE,
+        "-q",
         "--format",
         "json",
         "-o",

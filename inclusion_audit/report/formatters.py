@@ -78,6 +78,19 @@ def status_word(status: str) -> str:
     return STATUS_WORDS.get(status, status)
 
 
+CHARACTERISTIC_TITLES = {"imd_decile": "Deprivation decile", "ward": "Ward"}
+"""Titles for characteristic names that do not read well as words."""
+
+
+def characteristic_title(name: str) -> str:
+    """A characteristic's name as a title.
+
+    >>> characteristic_title("ethnic_group_broad"), characteristic_title("imd_decile")
+    ('Ethnic group broad', 'Deprivation decile')
+    """
+    return CHARACTERISTIC_TITLES.get(name) or name.replace("_", " ").capitalize()
+
+
 def md_escape(text: object) -> str:
     """Escape text for Markdown so cell contents cannot add markup or HTML.
 
@@ -121,6 +134,7 @@ FILTERS = {
     "p_value": fmt_p,
     "count": fmt_count,
     "status_word": status_word,
+    "characteristic_title": characteristic_title,
     "md": md_escape,
     "groupby_pair": group_pairs,
     "sentence": sentence,
