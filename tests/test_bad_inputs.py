@@ -31,6 +31,7 @@ from inclusion_audit.web.app import create_app
 from inclusion_audit.web.settings import ServiceSettings
 
 from .conftest import EXAMPLES
+from .web.test_service import left_behind
 
 REGISTER = EXAMPLES / "riverside-forum-register.csv"
 Builder = Callable[[Path], Path]
@@ -251,13 +252,9 @@ def test_the_command_line_refuses_it_with_exit_2_and_writes_nothing(
 @pytest.fixture(scope="module")
 def service() -> Iterator[tuple[TestClient, Path]]:
     with tempfile.TemporaryDirectory() as scratch:
-        monkeypatch = pytest.MonkeyPatch()
-        monkeypatch.setattr(tempfile, "tempdir", scratch)
-        try:
-            with TestClient(create_app(ServiceSettings(max_upload_mb=20))) as client:
-                yield client, Path(scratch)
-        finally:
-            monkeypatch.undo()
+        settings = ServiceSettings(max_upload_mb=20, scratch=Path(scratch) / "service")
+        with TestClient(create_app(settings)) as client:
+            yield client, Path(scratch)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -273,7 +270,7 @@ def test_the_service_refuses_it_in_the_documented_shape_and_keeps_nothing(
     body = response.json()
     assert list(body) == ["error"] and case.message in body["error"], body
     assert str(tmp_path) not in body["error"] and len(body["error"]) < 2_000
-    assert list(scratch.iterdir()) == [], "an upload was left behind"
+    assert left_behind(scratch) == [], "an upload was left behind"
 
 
 def test_a_header_with_a_line_break_and_doubled_quotes_is_read(tmp_path: Path) -> None:

@@ -25,15 +25,54 @@ from inclusion_audit.cli.app import CONTEXT, cli, handle_errors
     type=click.IntRange(min=1),
     default=200,
     show_default=True,
-    help="Largest upload accepted, per file.",
+    help="Largest upload accepted, per file (a request may be 10 MB more).",
+)
+@click.option(
+    "--audit-processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Audits run at once per worker, each in its own warm process.",
+)
+@click.option(
+    "--audit-memory-mb",
+    type=click.IntRange(min=256),
+    default=2048,
+    show_default=True,
+    help="Memory one audit process may use; a file that needs more is refused.",
+)
+@click.option(
+    "--audit-seconds",
+    type=click.FloatRange(min=1),
+    default=120,
+    show_default=True,
+    help="Time one audit may take before it is stopped and refused.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=1),
+    default=30,
+    show_default=True,
+    help="Seconds an upload may stall before the request is refused.",
 )
 @handle_errors
-def serve(host: str, port: int, workers: int, max_upload_mb: int) -> None:
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    max_upload_mb: int,
+    audit_processes: int,
+    audit_memory_mb: int,
+    audit_seconds: float,
+    body_timeout: float,
+) -> None:
     """Run the web service: an upload form at / and a JSON API at /api/.
 
     Officers open the form in a browser, upload a register and get the report;
     systems POST to /api/audit or /api/check (schema at /openapi.json). Uploads
-    are deleted as soon as each report is made, and nothing is stored.
+    are deleted as soon as each report is made, and nothing is stored. Each audit
+    runs in a warm child process with memory and time limits, so a hostile file
+    costs only its own request.
 
     \b
     Examples:
@@ -52,6 +91,10 @@ def serve(host: str, port: int, workers: int, max_upload_mb: int) -> None:
     import uvicorn
 
     os.environ["INCLUSION_AUDIT_MAX_UPLOAD_MB"] = str(max_upload_mb)
+    os.environ["INCLUSION_AUDIT_AUDIT_PROCESSES"] = str(audit_processes)
+    os.environ["INCLUSION_AUDIT_AUDIT_MEMORY_MB"] = str(audit_memory_mb)
+    os.environ["INCLUSION_AUDIT_AUDIT_SECONDS"] = str(audit_seconds)
+    os.environ["INCLUSION_AUDIT_BODY_TIMEOUT"] = str(body_timeout)
     click.echo(f"inclusion-audit {__version__}: open http://{host}:{port}/", err=True)
     uvicorn.run(
         "inclusion_audit.web.app:app_from_env",

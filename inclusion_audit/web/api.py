@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
@@ -16,14 +17,17 @@ from inclusion_audit.web.audits import (
     audit_uploads,
     failure,
     report_response,
+    request_pool,
 )
 from inclusion_audit.web.forms import AuditForm
-from inclusion_audit.web.settings import ServiceSettings, service_settings
+from inclusion_audit.web.scratch import Scratch
+from inclusion_audit.web.settings import ServiceSettings, request_scratch, service_settings
 from inclusion_audit.web.uploads import (
     REGISTER_SUFFIXES,
     UploadError,
     request_uploads,
 )
+from inclusion_audit.web.workers import WorkerPool
 
 router = APIRouter()
 
@@ -31,6 +35,8 @@ router = APIRouter()
 @router.post("/api/audit", tags=["audit"])
 async def audit_api(
     settings: Annotated[ServiceSettings, Depends(service_settings)],
+    scratch: Annotated[Scratch, Depends(request_scratch)],
+    pool: Annotated[WorkerPool, Depends(request_pool)],
     register_file: Annotated[
         UploadFile, File(alias="register", description="The participant register.")
     ],
@@ -71,9 +77,9 @@ async def audit_api(
         "partners": partners,
         "event": event,
     }
-    with request_uploads(settings.max_upload_mb) as uploads:
+    with request_uploads(scratch, settings.max_upload_mb) as uploads:
         try:
-            body, file_format = await audit_uploads(uploads, files, form)
+            body, file_format = await audit_uploads(uploads, files, form, pool)
         except Exception as error:
             message, status = failure(error, uploads)
             return JSONResponse({"error": message}, status_code=status)
@@ -83,6 +89,8 @@ async def audit_api(
 @router.post("/api/check", tags=["check"])
 async def check_api(
     settings: Annotated[ServiceSettings, Depends(service_settings)],
+    scratch: Annotated[Scratch, Depends(request_scratch)],
+    pool: Annotated[WorkerPool, Depends(request_pool)],
     register_file: Annotated[
         UploadFile, File(alias="register", description="The participant register.")
     ],
@@ -97,12 +105,10 @@ async def check_api(
     event_column: Annotated[str, Form()] = "",
 ) -> JSONResponse:
     """Check a register is fit to audit, with Great Expectations (``check``'s JSON)."""
-    from inclusion_audit.check.suite import CheckRules, check_register, split_names
-    from inclusion_audit.ingest.mapping import read_mapping
-    from inclusion_audit.ingest.readers import read_table
-    from inclusion_audit.reference.sources import ENGLAND_AND_WALES, choose_reference
+    from inclusion_audit.check.suite import CheckRules, split_names
+    from inclusion_audit.reference.sources import ENGLAND_AND_WALES
 
-    with request_uploads(settings.max_upload_mb) as uploads:
+    with request_uploads(scratch, settings.max_upload_mb) as uploads:
         try:
             register_path = await uploads.save("register", register_file, REGISTER_SUFFIXES)
             if register_path is None:
@@ -119,22 +125,46 @@ async def check_api(
                 id_column=id_column or None,
                 event_column=event_column or None,
             )
-
-            def run() -> Any:
-                source, _ = choose_reference(areas, eligible_age.strip() or None, reference_path)
-                return check_register(
-                    read_table(register_path),
-                    source,
-                    rules,
-                    mapping=read_mapping(mapping_path) if mapping_path else None,
-                )
-
-            result = await run_in_threadpool(run)
+            result = await run_in_threadpool(
+                pool.run,
+                _check_saved,
+                register_path,
+                reference_path,
+                mapping_path,
+                areas,
+                eligible_age.strip() or None,
+                rules,
+            )
         except Exception as error:
             message, status = failure(error, uploads)
             return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse(result)
+
+
+def _check_saved(
+    register: Path,
+    reference: Path | None,
+    mapping: Path | None,
+    areas: list[str],
+    eligible_age: str | None,
+    rules: Any,
+) -> dict[str, Any]:
+    """``check`` on saved uploads, in an audit process: its JSON form."""
+    from inclusion_audit.check.suite import check_register
+    from inclusion_audit.ingest.mapping import read_mapping
+    from inclusion_audit.ingest.readers import read_table
+    from inclusion_audit.reference.sources import choose_reference
+
+    source, _ = choose_reference(areas, eligible_age, reference)
+    result = check_register(
+        read_table(register),
+        source,
+        rules,
+        mapping=read_mapping(mapping) if mapping else None,
+    )
     # The upload's path names the service's private folder: the file name is enough.
-    return JSONResponse({**result.to_dict(), "path": result.file})
+    data: dict[str, Any] = {**result.to_dict(), "path": result.file}
+    return data
 
 
 @router.get("/api/areas", tags=["reference"])

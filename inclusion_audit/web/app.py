@@ -1,18 +1,29 @@
-"""The application factory: settings, security headers, error shape, and the routes mounted."""
+"""The application factory: settings, isolation, security headers, error shape, routes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from inclusion_audit import __version__
 from inclusion_audit.web import api, pages
+from inclusion_audit.web.audits import new_pool
+from inclusion_audit.web.guard import BodyGuard
+from inclusion_audit.web.scratch import Scratch
 from inclusion_audit.web.settings import ServiceSettings
 
-_HEADERS = {
+logger = logging.getLogger("inclusion_audit.web")
+
+HEADERS = {
     # Reports describe special category data: never cache them anywhere.
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -22,10 +33,36 @@ _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
+_UPLOAD_SLACK_MB = 10
+"""Room in a request, beyond the largest upload, for the form's fields and small files."""
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    """The web application (one per worker; it holds no state between requests)."""
+    """The web application (one per worker; it keeps nothing between requests).
+
+    Audits run in a warm pool of child processes with memory and time limits
+    (``web.workers``); every file lives in one private folder swept by age
+    (``web.scratch``); request bodies are refused past the size limit before they
+    are read, and when they stall (``web.guard``). Every error is ``{"error": …}``.
+    """
+    settings = settings or ServiceSettings()
+    scratch = Scratch(settings.scratch, request_lifetime=settings.request_lifetime)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scratch.prepare()
+        await run_in_threadpool(scratch.sweep)  # what a killed worker left behind
+        pool = app.state.pool = new_pool(settings)
+        await run_in_threadpool(pool.start)
+        sweeper = asyncio.create_task(_sweep_every(scratch, settings.sweep_seconds))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            pool.close()
+
     app = FastAPI(
         title="inclusion-audit",
         version=__version__,
@@ -34,8 +71,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         # The interactive docs load scripts from a CDN; the schema is enough.
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.settings = settings or ServiceSettings()
+    app.state.settings = settings
+    app.state.scratch = scratch
+    app.state.pool = None
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -46,16 +86,43 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         ]
         return JSONResponse({"error": "; ".join(problems) + "."}, status_code=400)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        # Malformed multipart, a missing boundary, too many fields, an unknown path:
+        # the framework's own refusals, in the documented shape.
+        detail = error.detail if isinstance(error.detail, str) else "the request was refused"
+        message = detail.rstrip(".") + "."
+        return JSONResponse(
+            {"error": message[0].lower() + message[1:] if message[:2].isalpha() else message},
+            status_code=error.status_code,
+            headers=error.headers,
+        )
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
-        for name, value in _HEADERS.items():
+        for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
 
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=(settings.max_upload_mb + _UPLOAD_SLACK_MB) * 1024 * 1024,
+        read_timeout=settings.body_timeout,
+        headers=HEADERS,
+    )
     app.include_router(pages.router)
     app.include_router(api.router)
     return app
+
+
+async def _sweep_every(scratch: Scratch, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await run_in_threadpool(scratch.sweep)
+        except Exception as error:  # never let the sweeper die
+            logger.error("sweeping the private folder failed: %s", type(error).__name__)
 
 
 def app_from_env() -> FastAPI:

@@ -7,7 +7,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from fastapi import UploadFile
+from fastapi import Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -15,7 +15,16 @@ from inclusion_audit.config import DEFAULT_THRESHOLD
 from inclusion_audit.errors import InputError, MissingExtraError
 from inclusion_audit.ingest.readers import CSV_SUFFIXES
 from inclusion_audit.web.forms import AuditForm
+from inclusion_audit.web.settings import ServiceSettings
 from inclusion_audit.web.uploads import REGISTER_SUFFIXES, UploadError, Uploads, UploadTooLargeError
+from inclusion_audit.web.workers import (
+    JobBugError,
+    JobCrashedError,
+    JobInputError,
+    JobLimitError,
+    PoolLimits,
+    WorkerPool,
+)
 
 logger = logging.getLogger("inclusion_audit.web")
 
@@ -34,13 +43,13 @@ _PDF_LOCK = threading.Lock()
 
 
 async def audit_uploads(
-    uploads: Uploads, files: dict[str, UploadFile | None], form: AuditForm
+    uploads: Uploads, files: dict[str, UploadFile | None], form: AuditForm, pool: WorkerPool
 ) -> tuple[bytes, str]:
-    """Save the uploads, then audit and render in a worker thread; the report and its format.
+    """Save the uploads, then audit and render in the pool; the report and its format.
 
-    The audit is CPU-bound: run on the event loop it would hold every other request
-    of the worker until it finished. polars and WeasyPrint release the GIL, so
-    threads do overlap.
+    The audit runs in one of the pool's child processes (so a hostile file that
+    exhausts its memory or time ends that process, not the service), waited
+    for in a thread so the event loop keeps serving other requests.
     """
     from inclusion_audit.report.render import FORMATS
 
@@ -61,7 +70,7 @@ async def audit_uploads(
             "event", files.get("event"), frozenset({".yaml", ".yml", ".toml", ".json"})
         ),
     }
-    body = await run_in_threadpool(_audit_saved, saved, form)
+    body = await run_in_threadpool(pool.run, _audit_saved, saved, form)
     return body, form.report_format
 
 
@@ -109,23 +118,71 @@ INTERNAL_ERROR = (
 )
 
 
+STOPPED = (
+    "The audit of this file stopped before it finished: its process ended, most likely "
+    "because the file needed more memory than this service gives one audit. Nothing was "
+    "kept. Check the file is the participant register, or run `inclusion-audit audit` on "
+    "your own computer."
+)
+
+
 def failure(error: Exception, uploads: Uploads) -> tuple[str, int]:
     """What to tell the user about a failed request, and its HTTP status.
 
     Bad input gets the library's message (400, or 413 for an upload over the
-    limit). A part of inclusion-audit the server lacks (WeasyPrint for a PDF,
-    say) is 501 with the install line for its administrator. A bug is logged by
-    where it happened, never by its message, which could quote the upload, and
-    the user is told it is not their file's fault.
+    limit or an audit past the pool's memory or time). A part of inclusion-audit
+    the server lacks (WeasyPrint for a PDF, say) is 501 with the install line for
+    its administrator. A bug is logged by where it happened, never by its message,
+    which could quote the upload, and the user is told it is not their file's fault.
     """
     if isinstance(error, MissingExtraError):
         return str(error), 501
+    if isinstance(error, JobCrashedError):
+        logger.error("an audit process stopped (killed, or out of memory)")
+        return STOPPED, 500
     if isinstance(error, InputError):
-        return uploads.tidy(str(error)), 413 if isinstance(error, UploadTooLargeError) else 400
-    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
-    where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}" if frame else "?"
-    logger.error("internal error: %s at %s", type(error).__name__, where)
+        too_large = isinstance(error, UploadTooLargeError | JobLimitError) or (
+            isinstance(error, JobInputError) and error.kind == UploadTooLargeError.__name__
+        )
+        return uploads.tidy(str(error)), 413 if too_large else 400
+    if isinstance(error, JobBugError):
+        where = error.where
+    else:
+        frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+        place = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}" if frame else "?"
+        where = f"{type(error).__name__} at {place}"
+    logger.error("internal error: %s", where)
     return INTERNAL_ERROR, 500
+
+
+# Imported in the audit processes before their first job, so the first request is fast.
+_WARM = (
+    "inclusion_audit.audit",
+    "inclusion_audit.reference.sources",
+    "inclusion_audit.report.render",
+    "inclusion_audit.web.audits",
+)
+
+
+def new_pool(settings: ServiceSettings) -> WorkerPool:
+    """The audit pool the settings ask for (not started)."""
+    limits = PoolLimits(
+        memory_mb=settings.audit_memory_mb,
+        seconds=settings.audit_seconds,
+        max_tasks=settings.audit_max_tasks,
+    )
+    return WorkerPool(settings.audit_processes, limits, warm=_WARM)
+
+
+def request_pool(request: Request) -> WorkerPool:
+    """The application's audit pool (a FastAPI dependency); made now if the application
+    was not started (a test client used without ``with``)."""
+    state = request.app.state
+    if state.pool is None:
+        state.scratch.prepare()
+        state.pool = new_pool(state.settings)
+    pool: WorkerPool = state.pool
+    return pool
 
 
 def parse_threshold(raw: str) -> int:

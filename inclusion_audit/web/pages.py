@@ -12,12 +12,15 @@ from inclusion_audit.web.audits import (
     audit_uploads,
     failure,
     report_response,
+    request_pool,
 )
 from inclusion_audit.web.forms import AuditForm, render_form
-from inclusion_audit.web.settings import ServiceSettings, service_settings
+from inclusion_audit.web.scratch import Scratch
+from inclusion_audit.web.settings import ServiceSettings, request_scratch, service_settings
 from inclusion_audit.web.uploads import (
     request_uploads,
 )
+from inclusion_audit.web.workers import WorkerPool
 
 router = APIRouter()
 
@@ -32,6 +35,8 @@ def form_page(
 @router.post("/audit", include_in_schema=False)
 async def audit_form(
     settings: Annotated[ServiceSettings, Depends(service_settings)],
+    scratch: Annotated[Scratch, Depends(request_scratch)],
+    pool: Annotated[WorkerPool, Depends(request_pool)],
     # Named apart from its field: pydantic's models have a "register" method.
     register_file: Annotated[UploadFile | None, File(alias="register")] = None,
     area: Annotated[str, Form()] = "",
@@ -95,9 +100,9 @@ async def audit_form(
         "mapping": mapping,
         "partners": partners,
     }
-    with request_uploads(settings.max_upload_mb) as uploads:
+    with request_uploads(scratch, settings.max_upload_mb) as uploads:
         try:
-            body, file_format = await audit_uploads(uploads, files, form)
+            body, file_format = await audit_uploads(uploads, files, form, pool)
         except Exception as error:
             message, status = failure(error, uploads)
             return HTMLResponse(

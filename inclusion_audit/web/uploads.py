@@ -1,12 +1,10 @@
-"""Request uploads: saved to a private temporary folder, size-limited, deleted with the request."""
+"""Request uploads: saved to the request's own private folder, size-limited, deleted with it."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +13,7 @@ from fastapi import UploadFile
 
 from inclusion_audit.errors import InputError
 from inclusion_audit.ingest.readers import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
+from inclusion_audit.web.scratch import Scratch
 
 REGISTER_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
 
@@ -78,12 +77,13 @@ class Uploads:
 
 
 @contextlib.contextmanager
-def request_uploads(limit_mb: int) -> Iterator[Uploads]:
-    folder = Path(tempfile.mkdtemp(prefix="inclusion-audit-"))
-    try:
+def request_uploads(scratch: Scratch, limit_mb: int) -> Iterator[Uploads]:
+    """A request's own folder in the service's private folder, deleted when the block ends.
+
+    If the process dies first, the sweeper deletes it (see ``web.scratch``).
+    """
+    with scratch.request_folder() as folder:
         yield Uploads(folder, limit_mb * 1024 * 1024)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:]")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,24 +20,35 @@ from inclusion_audit.web.settings import ServiceSettings
 from inclusion_audit.web.uploads import safe_filename
 
 from ..conftest import EXAMPLES, WriteCsv
+from .jobs import audit_without_weasyprint, broken_audit
 
 EVENT = EXAMPLES / "riverside-forum-event.yaml"
 
 
 @pytest.fixture
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where the service's temporary upload folders go, so the test can see them go."""
+def scratch(tmp_path: Path) -> Path:
+    """Where the service keeps its files (its private folder), so the test can see them go."""
     folder = tmp_path / "scratch"
     folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+def left_behind(folder: Path) -> list[Path]:
+    """Every file under a folder (the service's private folder keeps only empty folders),
+    but for the socket of multiprocessing's fork server (``pymp-*``), which is no upload."""
+    return [
+        path
+        for path in folder.rglob("*")
+        if not path.is_dir() and not path.relative_to(folder).parts[0].startswith("pymp-")
+    ]
 
 
 @pytest.fixture
 def client(scratch: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(ServiceSettings(max_upload_mb=1))) as test_client:
+    settings = ServiceSettings(max_upload_mb=1, scratch=scratch / "service")
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
-    assert list(scratch.iterdir()) == [], "an upload was left behind"
+    assert left_behind(scratch) == [], "an upload was left behind"
 
 
 def _files(path: Path, name: str = "register") -> dict[str, tuple[str, bytes]]:
@@ -126,7 +136,10 @@ def test_form_pdf_is_a_download(client: TestClient, example_register: Path) -> N
 def test_a_missing_extra_is_501_with_the_install_line(
     client: TestClient, example_register: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if [pdf] were not installed
+    import inclusion_audit.web.audits
+
+    # As if [pdf] were not installed, in the process that runs the audit.
+    monkeypatch.setattr(inclusion_audit.web.audits, "_audit_saved", audit_without_weasyprint)
     response = client.post(
         "/api/audit",
         params={"format": "pdf"},
@@ -279,12 +292,9 @@ def test_a_bug_says_so_without_quoting_the_upload(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import inclusion_audit.audit
+    import inclusion_audit.web.audits
 
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError(f"failed on {example_register.name} row 7: Synthetic Person 7")
-
-    monkeypatch.setattr(inclusion_audit.audit, "run_audit", broken)
+    monkeypatch.setattr(inclusion_audit.web.audits, "_audit_saved", broken_audit)
     api = client.post("/api/audit", files=_files(example_register), data={"area": "Lambeth"})
     form = client.post("/audit", files=_files(example_register), data={"area": "Lambeth"})
     assert api.status_code == form.status_code == 500
@@ -292,4 +302,4 @@ def test_a_bug_says_so_without_quoting_the_upload(
     assert "bug in inclusion-audit" in form.text
     for text in (api.text, form.text, caplog.text):
         assert "Synthetic Person" not in text and example_register.name not in text
-    assert "internal error: RuntimeError at test_service.py" in caplog.text
+    assert "internal error: RuntimeError at jobs.py" in caplog.text
