@@ -556,3 +556,23 @@ def test_quota_answers_that_fit_no_quota_are_listed(write_csv) -> None:
     item = next(i for i in data["not_audited"] if i["name"] == "Tenure")
     assert item["reason"].startswith("4 of 10 answers in column 'Tenure' fit none")
     assert item["column"] == "Tenure" and item["fix"]
+
+
+def test_events_with_identical_figures_are_stored_apart(write_csv, tmp_path: Path) -> None:
+    register = write_csv(
+        "forum.csv",
+        [
+            ["Event", "Sex"],
+            ["Morning", "Female"],
+            ["Morning", "Male"],
+            ["Evening", "Female"],
+            ["Evening", "Male"],
+        ],
+    )
+    store = tmp_path / "history.sqlite"
+    args = ["audit", str(register), "--area", "Lambeth", "--event-column", "Event"]
+    args += ["--event-date", "2025-05-01", "--store", str(store), "-o", f"{tmp_path}/out/"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    listed = CliRunner().invoke(cli, ["store", "list", "--store", str(store), "--format", "json"])
+    assert sorted(e["name"] for e in json.loads(listed.stdout)) == ["Evening", "Morning"]

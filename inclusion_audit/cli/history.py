@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Callable
@@ -305,7 +306,15 @@ def store_events(
     try:
         planned = []
         refused = []
-        for (name, part), (_, result) in zip(events, results, strict=True):
+        for (name, part), (_, audited) in zip(events, results, strict=True):
+            # The stored copy names its event beside the file (the store keeps neither):
+            # two events with identical figures must not look like one result twice.
+            result = dataclasses.replace(
+                audited,
+                register=dataclasses.replace(
+                    audited.register, file=f"{audited.register.file} ({name})"
+                ),
+            )
             stored_name, stored_date = event_name_and_date(
                 result, name, dates[name], f"event {name!r} of {register.name}"
             )
