@@ -646,6 +646,14 @@ def split_by_event(table: Table, column: str) -> list[tuple[str, Table]]:
             f"register {table.name} has no column {column!r} for --event-column. Its columns "
             f"are {shown}."
         )
+    guess = guess_column(column)
+    if guess.kind in ("identifying", "free_text"):
+        # Event names are written into folder names, events.json and the store.
+        raise RegisterError(
+            f"register {table.name}: --event-column {column!r}: {guess.reason}, so its values "
+            "cannot name events (they would be written into the reports and the store). "
+            "Give the column that names each row's event or session."
+        )
     values = collect(
         table, table.frame.select(pl.col(column).cast(pl.String).unique().sort(nulls_last=True))
     ).to_series()

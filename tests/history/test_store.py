@@ -510,4 +510,4 @@ def test_audit_store_needs_a_date_and_writes_nothing_without_one(
     event = invoke(
         runner, *args, "--event-column", "Name", "--event-date", "2026-07-20", "-o", tmp_path
     )
-    assert event.exit_code == 2
+    assert event.exit_code == 2 and "cannot name events" in event.stderr
