@@ -59,7 +59,7 @@ from inclusion_audit.ingest.mapping import UserMapping
 from inclusion_audit.ingest.readers import Table, collect_all
 from inclusion_audit.ingest.validate import closest_hint, first_rows, rows_phrase, show_value
 from inclusion_audit.reference.profiles import ReferenceSource
-from inclusion_audit.vocab.folding import column_key
+from inclusion_audit.vocab.columns import find_id_column
 
 BLANK = "(blank)"
 DECLINED = "(prefer not to say)"
@@ -67,8 +67,6 @@ SET_ASIDE = "(set aside)"
 """Harmonised values that are not categories; the audit counts them as unknown."""
 _SENTINELS = frozenset({BLANK, DECLINED, SET_ASIDE})
 
-ID_COLUMN_NAMES = ("participant_id", "respondent_id", "response_id", "id")
-"""Headers taken as participant identifiers when ``--id-column`` is not given."""
 
 _SUITE_NAME = "inclusion_audit_register"
 # The compact table's own columns. Parenthesised so that no characteristic of a
@@ -207,7 +205,7 @@ def check_register(
     prepared = prepare_register(
         table, reference, mapping=mapping, event_date=event_date, extra_columns=extra
     )
-    id_column = rules.id_column or _find_id_column(table.columns)
+    id_column = rules.id_column or find_id_column(table.columns)
     plans = _characteristic_plans(prepared)
     unplanned = [
         name
@@ -274,11 +272,6 @@ def _check_rules(rules: CheckRules, table: Table, reference: ReferenceSource) ->
                 f"{option} {column!r}: register {table.name} has no such column. Its columns "
                 f"are {shown}."
             )
-
-
-def _find_id_column(headers: Sequence[str]) -> str | None:
-    by_key = {column_key(h): h for h in headers}
-    return next((by_key[name] for name in ID_COLUMN_NAMES if name in by_key), None)
 
 
 @dataclass(frozen=True)

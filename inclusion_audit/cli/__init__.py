@@ -8,7 +8,17 @@ other package (it is the top layer, beside ``web``); nothing imports it.
 
 from __future__ import annotations
 
-from inclusion_audit.cli import audit, check, history, mapping, reference, serve
+from inclusion_audit.cli import audit, check, history, mapping, reference, serve, weights
 from inclusion_audit.cli.app import cli, main
 
-__all__ = ["audit", "check", "cli", "history", "main", "mapping", "reference", "serve"]
+__all__ = [
+    "audit",
+    "check",
+    "cli",
+    "history",
+    "main",
+    "mapping",
+    "reference",
+    "serve",
+    "weights",
+]

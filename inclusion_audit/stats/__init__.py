@@ -14,7 +14,10 @@ Notation used in the docstrings:
 * ``π``: the population share from the census for the same group and base.
 
 The package is split by distribution and purpose; every function is re-exported
-here, so callers write ``stats.binomial_test(...)``.
+here, so callers write ``stats.binomial_test(...)``. The exception is
+``stats.weighting`` (raking weights and their diagnostics): it works on one weight per
+participant, vectorised with numpy, so it is imported on its own, by ``weights`` only,
+and importing ``stats`` does not load numpy.
 
 Imports: nothing of the package, and only the standard library, so that the tests'
 scipy, statsmodels and mpmath checks are independent of it.

@@ -6,10 +6,12 @@ checked once for conflicts. Nothing is fuzzy-matched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from inclusion_audit.vocab.classifications import knowledge_table, variant_names
+from inclusion_audit.vocab.folding import column_key
 from inclusion_audit.vocab.knowledge import (
     ANY_CHARACTERISTIC,
     ColumnRule,
@@ -18,9 +20,24 @@ from inclusion_audit.vocab.knowledge import (
 )
 
 __all__ = [
+    "ID_COLUMN_NAMES",
     "ColumnGuess",
+    "find_id_column",
     "guess_column",
 ]
+
+ID_COLUMN_NAMES = ("participant_id", "respondent_id", "response_id", "id")
+"""Headers taken as participant identifiers (folded), in order of preference."""
+
+
+def find_id_column(headers: Sequence[str]) -> str | None:
+    """The register's participant identifier column, if it has one.
+
+    >>> find_id_column(["Name", "Respondent ID", "Age"]), find_id_column(["Age"])
+    ('Respondent ID', None)
+    """
+    by_key = {column_key(h): h for h in headers}
+    return next((by_key[name] for name in ID_COLUMN_NAMES if name in by_key), None)
 
 
 @dataclass(frozen=True)
