@@ -231,6 +231,24 @@ def prepare_register(
     )
 
 
+def columns_read(
+    table: Table,
+    reference: ReferenceSource,
+    mapping: UserMapping | None = None,
+    extra_columns: Sequence[str] = (),
+) -> list[str]:
+    """Every register column ``prepare_register`` reads, in the order it reads them.
+
+    For a caller that needs participants' answers as well as their counts (weighting):
+    it can read these columns once into memory and prepare from there.
+    """
+    wanted = reference.characteristic_names()
+    assigned = assign_columns(table.columns, wanted, mapping, source=table.name)
+    columns = list(dict.fromkeys([*(a.column for a in assigned.values()), *extra_columns]))
+    _, probes = _unused_columns(table.columns, assigned, mapping, wanted, reference)
+    return list(dict.fromkeys([*columns, *probes]))
+
+
 # At most this many unrecognised columns have their answers looked at for a
 # probable characteristic: a survey export can have hundreds of free-text columns.
 _MAX_PROBES = 20

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from inclusion_audit.audit import prepare_register
+from inclusion_audit.audit import columns_read, prepare_register
 from inclusion_audit.errors import InputError
-from inclusion_audit.ingest.harmonise import AnswerPlacer, assign_columns
+from inclusion_audit.ingest.harmonise import AnswerPlacer
 from inclusion_audit.ingest.mapping import UserMapping
 from inclusion_audit.ingest.readers import OVERFLOW_COLUMN, Table, collect
 from inclusion_audit.ingest.validate import check_has_rows, check_unmatched
@@ -229,7 +229,7 @@ def _weigh(
     """
     names = _check_names(settings, reference)
     narrowed = _Only(reference, names, settings.collapse)
-    table = _read_once(table, names, mapping, [*questions])
+    table = _read_once(table, narrowed, mapping, [*questions])
     prepared = prepare_register(table, narrowed, mapping=mapping, event_date=event_date)
     check_has_rows(table, prepared.n_rows)
     check_unmatched(table, prepared.unmatched, prepared.allowed)
@@ -300,7 +300,7 @@ def _weigh(
 
 
 def _read_once(
-    table: Table, names: Sequence[str], mapping: UserMapping | None, extra: Sequence[str]
+    table: Table, reference: ReferenceSource, mapping: UserMapping | None, extra: Sequence[str]
 ) -> Table:
     """The register's columns that weighting reads, read once into memory.
 
@@ -308,13 +308,11 @@ def _read_once(
     participant's answer: one scan of the file serves both (a second scan of a
     million-row CSV costs as much as everything else together).
     """
-    assigned = assign_columns(table.columns, names, mapping, source=table.name)
     identifier = find_id_column(table.columns)
-    wanted = [a.column for a in assigned.values()] + [*extra]
-    if identifier is not None:
-        wanted.append(identifier)
-    wanted = list(dict.fromkeys(wanted))
-    if not assigned:
+    wanted = columns_read(
+        table, reference, mapping, [*extra, *([identifier] if identifier else [])]
+    )
+    if not wanted:
         return table  # prepare_register says what is missing
     source = table.with_overflow if table.with_overflow is not None else table.frame
     read = [*wanted, *([OVERFLOW_COLUMN] if table.with_overflow is not None else [])]
