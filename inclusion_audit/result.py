@@ -224,6 +224,70 @@ class GeographyResult:
 
 
 @dataclass(frozen=True)
+class AnswerShare:
+    """One answer option of a question: raw and weighted shares, side by side."""
+
+    answer: str
+    count: int
+    share: float
+    """Raw share among those who answered the question."""
+    share_ci_low: float
+    share_ci_high: float
+    """Wilson interval of the raw share (no weights)."""
+    share_design_ci_low: float
+    share_design_ci_high: float
+    """The raw share's Wilson interval at the weights' effective sample size."""
+    weighted_share: float | None
+    weighted_ci_low: float | None
+    weighted_ci_high: float | None
+    """Wilson interval of the weighted share at the effective sample size."""
+    differs: bool
+    """The weighted share lies outside the raw share's design-adjusted interval."""
+    sentence: str | None
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """A question's answers, unweighted and weighted."""
+
+    question: str
+    n_answered: int
+    n_no_answer: int
+    n_declined: int
+    effective_sample_size: float
+    design_effect: float | None
+    answers: tuple[AnswerShare, ...]
+
+
+@dataclass(frozen=True)
+class WeightedResults:
+    """Results re-weighted to the population, always shown beside the raw ones."""
+
+    reference: str
+    characteristics: tuple[str, ...]
+    confidence: float
+    design_effect: float
+    effective_sample_size: float
+    converged: bool
+    largest_margin_error: float
+    trim_ratio: float | None
+    warnings: tuple[str, ...]
+    questions: tuple[QuestionResult, ...]
+    attribution: str | None = None
+    """The licence line of the population figures (Census: the OGL attribution)."""
+    caveat: str = (
+        "Weights fix the composition of the room, not whose voices were missing: people "
+        "who took part stand in for those like them who did not. Read the weighted result "
+        "beside the raw one and the representation audit, never instead of them."
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results as plain JSON-ready data (exact counts: not for publishing)."""
+        data: dict[str, Any] = _plain(self)
+        return data
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """Everything an audit found, ready for JSON, reports and the store."""
 
@@ -240,6 +304,8 @@ class AuditResult:
     recommendations: tuple[RecommendationResult, ...] = ()
     what_worked: tuple[str, ...] = ()
     geography: GeographyResult | None = None
+    weighted_results: WeightedResults | None = None
+    """With ``audit --question``: the questions' answers raw and re-weighted."""
     schema_version: str = field(default=SCHEMA_VERSION)
 
     def groups_with_status(

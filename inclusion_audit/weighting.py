@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from inclusion_audit import stats
 from inclusion_audit.audit import columns_read, prepare_register
 from inclusion_audit.errors import InputError
 from inclusion_audit.ingest.harmonise import AnswerPlacer
@@ -25,9 +27,10 @@ from inclusion_audit.reference.profiles import (
     ReferenceCharacteristic,
     ReferenceSource,
 )
+from inclusion_audit.result import AnswerShare, QuestionResult, WeightedResults
 from inclusion_audit.stats import weighting
-from inclusion_audit.vocab.columns import find_id_column
-from inclusion_audit.vocab.folding import column_key
+from inclusion_audit.vocab.columns import find_id_column, guess_column
+from inclusion_audit.vocab.folding import column_key, is_declined, normalise
 
 ROW_COLUMN = "row"
 """The identifier column written when the register has none: its row as messages number it."""
@@ -89,6 +92,7 @@ class RegisterWeights:
     margins: list[weighting.Margin]
     settings: WeightSettings
     bases: dict[str, str]
+    attribution: str | None = None
 
     def to_frame(self) -> pl.DataFrame:
         """The weights file: the identifier column and ``weight``, one row per participant."""
@@ -249,6 +253,7 @@ def _weigh(
     expressions = []
     margins_meta: list[tuple[str, tuple[str, ...], tuple[float, ...]]] = []
     bases: dict[str, str] = {}
+    attribution: str | None = None
     for name in names:
         assignment, profile = chosen[name]
         placer = prepared.placers[assignment.column]
@@ -263,6 +268,7 @@ def _weigh(
         )
         margins_meta.append((name, categories, population))
         bases[name] = profile.base
+        attribution = attribution or profile.attribution
     if id_column is not None:
         expressions.append(pl.col(id_column).cast(pl.String).alias("__id"))
     expressions += [
@@ -296,6 +302,7 @@ def _weigh(
         margins=margins,
         settings=settings,
         bases=bases,
+        attribution=attribution,
     ), answers
 
 
@@ -387,3 +394,195 @@ def _answer_codes(
         if placement.kind == "category" and placement.category is not None:
             codes[answer] = index[merged.get(placement.category, placement.category)]
     return codes
+
+
+MAX_ANSWER_OPTIONS = 30
+"""A question with more distinct answers than this is free text, not a vote: refused."""
+MATERIAL = "outside the raw share's design-adjusted interval"
+
+
+def weighted_results(
+    table: Table,
+    reference: ReferenceSource,
+    settings: WeightSettings,
+    questions: Sequence[str],
+    mapping: UserMapping | None = None,
+    event_date: dt.date | None = None,
+    confidence: float = 0.95,
+) -> tuple[RegisterWeights, WeightedResults]:
+    """Unweighted and weighted shares of each answer option of each question.
+
+    For each question (register column), answers are grouped after folding case,
+    spacing and punctuation, as everywhere in the tool; blank and "prefer not to
+    say" answers are not options and are counted apart. For option ``k``:
+
+    * raw share ``p = x / n`` with its Wilson interval;
+    * weighted share ``p_w = Σ_{i: y_i = k} w_i / Σ_i w_i`` over those who answered;
+    * intervals that account for the weights: Wilson at Kish's effective sample
+      size ``n_eff = (Σ w)² / Σ w²`` of those who answered
+      (``stats.weighting.effective_wilson_interval``), for both shares;
+    * ``differs`` when ``p_w`` lies outside the raw share's design-adjusted
+      interval, with a plain sentence saying so.
+    """
+    columns = _question_columns(table, questions, settings)
+    weights, answers = _weigh(table, reference, settings, mapping, event_date, columns)
+    w = weights.raking.weights
+    names = [m.name.replace("_", " ") for m in weights.margins]
+    results = [
+        _question(column, answers[column], w, confidence, reference.description, names)
+        for column in columns
+    ]
+    summary = weights.diagnostics()
+    return weights, WeightedResults(
+        reference=reference.description,
+        characteristics=tuple(m.name for m in weights.margins),
+        confidence=confidence,
+        design_effect=weights.raking.design_effect,
+        effective_sample_size=weights.raking.effective_sample_size,
+        converged=weights.raking.converged,
+        largest_margin_error=weights.raking.largest_margin_error,
+        trim_ratio=settings.trim_ratio,
+        warnings=tuple(w["message"] for w in summary["warnings"]),
+        questions=tuple(results),
+        attribution=weights.attribution,
+    )
+
+
+def _question_columns(
+    table: Table, questions: Sequence[str], settings: WeightSettings
+) -> list[str]:
+    if not questions:
+        raise WeightingError("name at least one --question (a register column).")
+    by_key = {column_key(c): c for c in table.columns}
+    columns = []
+    for question in dict.fromkeys(questions):
+        column = question if question in table.columns else by_key.get(column_key(question))
+        if column is None:
+            shown = ", ".join(repr(c) for c in table.columns[:12])
+            raise WeightingError(
+                f"--question {question!r}: register {table.name} has no such column. Its "
+                f"columns are {shown}."
+            )
+        guess = guess_column(column)
+        if guess.kind in ("identifying", "free_text"):
+            raise WeightingError(
+                f"--question {column!r} looks like {guess.kind.replace('_', ' ')} "
+                f"({guess.reason}): only closed questions (a vote, support or oppose, a first "
+                "choice) are summarised, never names, contact details or free text."
+            )
+        columns.append(column)
+    return columns
+
+
+def _question(
+    column: str,
+    answers: pl.Series,
+    weights: npt.NDArray[np.float64],
+    confidence: float,
+    reference: str,
+    characteristics: Sequence[str],
+) -> QuestionResult:
+    keys: dict[str, int] = {}
+    spellings: dict[int, dict[str, int]] = {}
+    codes = np.full(answers.len(), -1, dtype=np.int64)
+    distinct = answers.value_counts(sort=True)
+    lookup: dict[str | None, int] = {}
+    n_declined = 0
+    for answer, count in distinct.iter_rows():
+        if answer is None or not answer.strip():
+            continue
+        if is_declined(answer):
+            n_declined += int(count)
+            continue
+        key = normalise(answer)
+        code = keys.setdefault(key, len(keys))
+        if len(keys) > MAX_ANSWER_OPTIONS:
+            raise WeightingError(
+                f"--question {column!r} has more than {MAX_ANSWER_OPTIONS} different answers, "
+                "so it looks like free text: only closed questions (a vote, support or oppose, "
+                "a first choice) are summarised."
+            )
+        lookup[answer] = code
+        spellings.setdefault(code, {})[answer.strip()] = int(count)
+    if lookup:
+        codes = (
+            answers.replace_strict(lookup, default=-1, return_dtype=pl.Int64)
+            .fill_null(-1)
+            .to_numpy()
+        )
+    answered = codes >= 0
+    n = int(answered.sum())
+    if n == 0:
+        raise WeightingError(f"--question {column!r}: nobody answered it.")
+    k = len(keys)
+    counts = np.bincount(codes[answered], minlength=k)
+    weighted = np.bincount(codes[answered], weights=weights[answered], minlength=k)
+    total = float(weighted.sum())
+    n_eff = weighting.kish_effective_sample_size(weights[answered])
+    options = []
+    for code in range(k):
+        label = max(spellings[code].items(), key=lambda item: (item[1], item[0]))[0]
+        x = int(counts[code])
+        share = x / n
+        low, high = stats.wilson_interval(x, n, confidence)
+        d_low, d_high = (
+            weighting.effective_wilson_interval(share, n_eff, confidence) if n_eff > 0 else (0, 1)
+        )
+        w_share = float(weighted[code]) / total if total > 0 else None
+        w_low = w_high = None
+        if w_share is not None and n_eff > 0:
+            w_low, w_high = weighting.effective_wilson_interval(w_share, n_eff, confidence)
+        differs = w_share is not None and not d_low <= w_share <= d_high
+        options.append(
+            AnswerShare(
+                answer=label,
+                count=x,
+                share=share,
+                share_ci_low=low,
+                share_ci_high=high,
+                share_design_ci_low=d_low,
+                share_design_ci_high=d_high,
+                weighted_share=w_share,
+                weighted_ci_low=w_low,
+                weighted_ci_high=w_high,
+                differs=differs,
+                sentence=_sentence(column, label, share, w_share, reference, characteristics)
+                if differs
+                else None,
+            )
+        )
+    return QuestionResult(
+        question=column,
+        n_answered=n,
+        n_no_answer=int(answers.len() - n - n_declined),
+        n_declined=n_declined,
+        effective_sample_size=n_eff,
+        design_effect=n / n_eff if n_eff > 0 else None,
+        answers=tuple(options),
+    )
+
+
+def _sentence(
+    column: str,
+    answer: str,
+    share: float,
+    weighted: float | None,
+    reference: str,
+    characteristics: Sequence[str],
+) -> str:
+    assert weighted is not None
+    by = _and(characteristics)
+    return (
+        f"Had participants matched {reference} by {by}, and had those in each group been "
+        f"typical of it, the share answering {answer!r} to {column!r} would have been "
+        f"{_percent(weighted)} rather than {_percent(share)}."
+    )
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.0f}%"

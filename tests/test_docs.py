@@ -22,7 +22,17 @@ def test_readme_gives_the_two_commands() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["audit", "check", "serve", "review", "store add", "store list", "store remove", "weights"],
+    [
+        "audit",
+        "check",
+        "serve",
+        "review",
+        "store add",
+        "store list",
+        "store remove",
+        "weights",
+        "results",
+    ],
 )
 def test_every_command_option_is_in_the_readme(path: str) -> None:
     readme = (REPO / "README.md").read_text()

@@ -264,3 +264,116 @@ def test_weights_against_census_areas(tmp_path: Path) -> None:
     )
     assert code == 0, stderr
     assert json.loads(stdout)["convergence"]["converged"]
+
+
+def test_results_show_raw_and_weighted_shares_with_a_sentence(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    register, reference = files
+    code, stdout, stderr = run(
+        "results",
+        str(register),
+        "--question",
+        "Vote",
+        "--reference",
+        str(reference),
+        "--characteristic",
+        "age,sex",
+        "--format",
+        "json",
+    )
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    (question,) = data["questions"]
+    yes = next(a for a in question["answers"] if a["answer"] == "Yes")
+    assert yes["weighted_share"] < yes["share"]  # the over-represented old vote Yes
+    assert yes["differs"] and "rather than" in yes["sentence"]
+    code, md, _ = run(
+        "results",
+        str(register),
+        "--question",
+        "Vote",
+        "--reference",
+        str(reference),
+        "--characteristic",
+        "age,sex",
+        "--format",
+        "md",
+    )
+    assert code == 0 and "raw share" in md and "weighted share" in md and "rather than" in md
+
+
+def test_results_refuse_free_text_and_identifying_columns(files: tuple[Path, Path]) -> None:
+    register, reference = files
+    code, _, stderr = run(
+        "results",
+        str(register),
+        "--question",
+        "Name",
+        "--reference",
+        str(reference),
+        "--characteristic",
+        "age",
+    )
+    assert code == 2 and "never names" in stderr
+
+
+def test_audit_with_a_question_adds_the_weighted_section_beside_the_audit(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    register, reference = files
+    code, stdout, stderr = run(
+        "audit",
+        str(register),
+        "--reference",
+        str(reference),
+        "--question",
+        "Vote",
+        "--weight-by",
+        "age,sex",
+        "-q",
+    )
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["characteristics"]  # the representation audit stays
+    (question,) = data["weighted_results"]["questions"]
+    assert {a["answer"] for a in question["answers"]} == {"Yes", "No"}
+    code, md, stderr = run(
+        "audit",
+        str(register),
+        "--reference",
+        str(reference),
+        "--question",
+        "Vote",
+        "--weight-by",
+        "age,sex",
+        "--format",
+        "md",
+        "-q",
+    )
+    assert code == 0, stderr
+    assert md.index("## Age") < md.index("Results re-weighted") and "rather than" in md
+    code, _, stderr = run(
+        "audit", str(register), "--reference", str(reference), "--question", "Vote"
+    )
+    assert code == 2 and "--weight-by" in stderr
+
+
+def test_small_answer_counts_are_hidden_in_shared_formats(tmp_path: Path) -> None:
+    rows = [("65+", "Female", "Yes", "x")] * 40 + [("16-34", "Male", "No", "x")] * 40
+    rows += [("35-64", "Female", "Abstain", "x")] * 2
+    register = write_register(tmp_path / "r.csv", rows)
+    reference = tmp_path / "p.csv"
+    reference.write_text(REFERENCE, encoding="utf-8")
+    base = ["results", str(register), "--question", "Vote", "--reference", str(reference)]
+    code, md, stderr = run(*base, "--characteristic", "age", "--format", "md")
+    assert code == 0, stderr
+    assert "| Abstain | fewer than 5 | – |" in md
+    code, text, _ = run(*base, "--characteristic", "age", "--format", "csv")
+    abstain = next(line for line in text.splitlines() if line.startswith("Vote,Abstain"))
+    assert abstain.split(",")[2] == "" and abstain.endswith("few")
+    code, exact, _ = run(*base, "--characteristic", "age", "--format", "json")
+    answers = json.loads(exact)["questions"][0]["answers"]
+    assert next(a for a in answers if a["answer"] == "Abstain")["count"] == 2
+    code, html, _ = run(*base, "--characteristic", "age", "--format", "html")
+    assert code == 0 and "fewer than 5" in html and "Abstain" in html

@@ -92,6 +92,20 @@ from inclusion_audit.result import (  # standard library only: keeps --help inst
     is_flag=True,
     help="With --store: replace the same register's event.",
 )
+@click.option(
+    "--question",
+    "questions",
+    multiple=True,
+    metavar="COLUMN",
+    help="A closed question's column: add its answers, raw and re-weighted to the "
+    "population (with --weight-by; repeatable).",
+)
+@click.option(
+    "--weight-by",
+    multiple=True,
+    metavar="NAME",
+    help="With --question: characteristics to weight on (repeat, or age,sex), as `weights`.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @handle_errors
 def audit(
@@ -121,6 +135,8 @@ def audit(
     store_file: Path | None,
     event_name: str | None,
     replace_existing: bool,
+    questions: tuple[str, ...],
+    weight_by: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Audit REGISTER (CSV, XLSX or Parquet; one row per participant) against a population.
@@ -165,6 +181,18 @@ def audit(
         raise click.UsageError(
             "--event-name names one event; with --event-column each event is stored under "
             "its own name from that column."
+        )
+    if questions and not weight_by:
+        raise click.UsageError(
+            "--question needs --weight-by: the characteristics to weight the answers on "
+            "(e.g. --weight-by age,sex)."
+        )
+    if weight_by and not questions:
+        raise click.UsageError("--weight-by goes with --question (the answers to re-weight).")
+    if questions and event_column:
+        raise click.UsageError(
+            "--question re-weights one event's answers: run `results` on each event's "
+            "register rather than with --event-column."
         )
     config = AuditConfig(
         confidence=confidence,
@@ -239,6 +267,14 @@ def audit(
         return
     plan = plan_outputs(chosen, output, FILE_NAMES, inputs)
     result = run(table)
+    if questions:
+        from inclusion_audit.weighting import WeightSettings, weighted_results
+
+        names = tuple(n.strip() for item in weight_by for n in item.split(",") if n.strip())
+        _, weighted = weighted_results(
+            table, reference, WeightSettings(names), questions, mapping, day, confidence
+        )
+        result = replace(result, weighted_results=weighted)
     outputs = render_formats(result, [fmt for fmt, _ in plan], options)
     rendered = [(path, outputs[fmt]) for fmt, path in plan]
     store = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,105 @@ def format_diagnostics(d: dict[str, Any]) -> str:
             f"({100 * b['unknown_share_weighted']:.1f}% weighted)"
         )
     return "\n".join(lines)
+
+
+@cli.command(name="results")
+@click.argument("register", type=click.Path(path_type=Path))
+@click.option(
+    "--question",
+    "questions",
+    multiple=True,
+    required=True,
+    metavar="COLUMN",
+    help="A closed question's column (a vote, support or oppose, a first choice); repeatable.",
+)
+@population_options
+@_weighting_options
+@mapping_option
+@event_date_option
+@click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "html", "md", "csv"]),
+    help="Output format (default: from --output's suffix, else md).",
+)
+@click.option("--output", "-o", help="File to write; without it, standard output.")
+@click.option(
+    "--suppress-below",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="In html, md and csv, hide answer counts from 1 to this minus 1 and what reveals them.",
+)
+@click.option("--internal", is_flag=True, help="Show exact small counts (restricted use).")
+@handle_errors
+def results(
+    register: Path,
+    questions: tuple[str, ...],
+    areas: tuple[str, ...],
+    eligible_age: str | None,
+    reference_file: Path | None,
+    characteristics: tuple[str, ...],
+    trim_ratio: float | None,
+    max_iterations: int,
+    tolerance: float,
+    collapse: tuple[str, ...],
+    mapping_file: Path | None,
+    event_date: dt.datetime | None,
+    confidence: float,
+    output_format: str | None,
+    output: str | None,
+    suppress_below: int,
+    internal: bool,
+) -> None:
+    """Each answer's share of REGISTER's QUESTION, raw and weighted to the population.
+
+    Weighted by raking on --characteristic (as `weights` does; no weights file is
+    written). For each answer option: the raw share and the weighted share, with
+    intervals that account for the weights, and a plain sentence where they differ
+    materially. Always beside, never instead of, the raw result.
+
+    \b
+    Example:
+      inclusion-audit results vote.csv --question "Do you support the scheme?" \\
+          --area Lambeth --eligible-age 16+ --characteristic age,sex,ethnic_group -o results.md
+    """
+    from inclusion_audit.ingest.mapping import read_mapping
+    from inclusion_audit.ingest.readers import read_table
+    from inclusion_audit.reference.sources import choose_reference
+    from inclusion_audit.report.outputs import check_destination, write_all
+    from inclusion_audit.report.weighted import render_weighted_results
+    from inclusion_audit.weighting import weighted_results
+
+    chosen = output_format or _format_from(output)
+    settings = _settings(characteristics, trim_ratio, max_iterations, tolerance, collapse)
+    inputs = [p for p in (register, reference_file, mapping_file) if p is not None]
+    if output and output != "-":
+        check_destination(Path(output), inputs)
+    reference, _ = choose_reference(areas, eligible_age, reference_file, None)
+    mapping = read_mapping(mapping_file) if mapping_file else None
+    table = read_table(register)
+    _, found = weighted_results(
+        table,
+        reference,
+        settings,
+        questions,
+        mapping,
+        event_date.date() if event_date else None,
+        confidence,
+    )
+    data = render_weighted_results(found, chosen, 0 if internal else suppress_below)
+    if output and output != "-":
+        write_all([(Path(output), data)])
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+def _format_from(output: str | None) -> str:
+    suffix = Path(output).suffix.lower().lstrip(".") if output and output != "-" else ""
+    return {"json": "json", "html": "html", "htm": "html", "md": "md", "csv": "csv"}.get(
+        suffix, "md"
+    )

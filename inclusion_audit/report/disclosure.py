@@ -183,6 +183,8 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
         }
     _suppress_quotas(shown.get("quotas", []), hidden_categories, threshold)
     _suppress_geography(shown)
+    if shown.get("weighted_results"):
+        shown["weighted_results"] = suppress_weighted_results(shown["weighted_results"], threshold)
     return shown
 
 
@@ -396,3 +398,47 @@ def hidden_groups(result: AuditResult, suppress_below: int) -> frozenset[tuple[s
         for group in characteristic["groups"]
         if group.get("suppressed")
     )
+
+
+_HIDDEN_WITH_ANSWER = (
+    "count",
+    "share",
+    "share_ci_low",
+    "share_ci_high",
+    "share_design_ci_low",
+    "share_design_ci_high",
+    "weighted_share",
+    "weighted_ci_low",
+    "weighted_ci_high",
+    "sentence",
+)
+
+
+def suppress_weighted_results(results: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """A copy of weighted results with small answer counts, and what reveals them, hidden.
+
+    Per question, the answer options are one table: the same primary and secondary
+    suppression as a characteristic's groups (``hidden_indices``). A hidden option
+    loses its count, raw and weighted shares, intervals and sentence, since a
+    weighted share with the weights' margins known narrows the count; ``differs``
+    becomes None. The weighting summary has no counts and stays.
+
+    >>> data = {"questions": [{"answers": [
+    ...     {"answer": "Yes", "count": 30, "share": 0.9, "differs": False},
+    ...     {"answer": "No", "count": 3, "share": 0.1, "differs": True}]}]}
+    >>> shown = suppress_weighted_results(data, 5)["questions"][0]["answers"]
+    >>> [(a["count"], a["suppressed"], a["differs"]) for a in shown]
+    [(None, 'withheld', None), (None, 'few', None)]
+    """
+    shown = copy.deepcopy(results)
+    for question in shown.get("questions", []):
+        answers = question["answers"]
+        small, withheld = hidden_indices([a["count"] for a in answers], threshold)
+        for index, answer in enumerate(answers):
+            hidden = "few" if index in small else "withheld" if index in withheld else None
+            answer["suppressed"] = hidden
+            if hidden:
+                for key in _HIDDEN_WITH_ANSWER:
+                    answer[key] = None
+                answer["differs"] = None
+    return shown
