@@ -306,6 +306,8 @@ class AuditResult:
     geography: GeographyResult | None = None
     weighted_results: WeightedResults | None = None
     """With ``audit --question``: the questions' answers raw and re-weighted."""
+    intersections: tuple[CharacteristicResult, ...] = ()
+    """With ``audit --intersect``: the cells of each cross, as characteristics."""
     schema_version: str = field(default=SCHEMA_VERSION)
 
     def groups_with_status(

@@ -6,7 +6,7 @@ layer listed before it, or within its own package. The order is the pipeline's:
 
     base modules (errors, paths, config, result, the package root)
     vocab → ingest → reference → stats → findings → action → report → audit
-    → weighting → history | check → cli | web → __main__
+    → weighting | intersections → history | check → cli | web → __main__
 
 Layers on one rung (history and check; cli and web) do not import each other.
 The README's "Layout" section and each package's docstring say the same.
@@ -34,7 +34,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"action"}),
     frozenset({"report"}),
     frozenset({"audit"}),
-    frozenset({"weighting"}),
+    frozenset({"weighting", "intersections"}),
     frozenset({"history", "check"}),
     frozenset({"cli", "web"}),
     frozenset({"__main__"}),

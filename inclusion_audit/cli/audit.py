@@ -106,6 +106,13 @@ from inclusion_audit.result import (  # standard library only: keeps --help inst
     metavar="NAME",
     help="With --question: characteristics to weight on (repeat, or age,sex), as `weights`.",
 )
+@click.option(
+    "--intersect",
+    multiple=True,
+    metavar="NAME,NAME",
+    help="Audit the cells of two characteristics crossed, e.g. age,sex, where the "
+    "population has a joint table (repeatable).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @handle_errors
 def audit(
@@ -137,6 +144,7 @@ def audit(
     replace_existing: bool,
     questions: tuple[str, ...],
     weight_by: tuple[str, ...],
+    intersect: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Audit REGISTER (CSV, XLSX or Parquet; one row per participant) against a population.
@@ -189,6 +197,15 @@ def audit(
         )
     if weight_by and not questions:
         raise click.UsageError("--weight-by goes with --question (the answers to re-weight).")
+    pairs = []
+    if intersect:
+        from inclusion_audit.intersections import parse_pairs
+
+        pairs = parse_pairs(intersect)
+        if event_column:
+            raise click.UsageError(
+                "--intersect audits one event's cells: audit each event's register on its own."
+            )
     if questions and event_column:
         raise click.UsageError(
             "--question re-weights one event's answers: run `results` on each event's "
@@ -275,6 +292,10 @@ def audit(
             table, reference, WeightSettings(names), questions, mapping, day, confidence
         )
         result = replace(result, weighted_results=weighted)
+    if pairs:
+        from inclusion_audit.intersections import add_intersections
+
+        result = add_intersections(result, table, reference, pairs, config, mapping, day)
     outputs = render_formats(result, [fmt for fmt, _ in plan], options)
     rendered = [(path, outputs[fmt]) for fmt, path in plan]
     store = (

@@ -535,3 +535,79 @@ def sex_profile(
         caveats=tuple(unique(caveats)),
         unit="persons",
     )
+
+
+JOINT = "×"
+"""Joins the parts of a joint characteristic and of its cells: ``age×sex``, ``25-34×Female``."""
+
+
+def age_sex_profile(
+    areas: Sequence[Area], age_categories: Sequence[str], eligible_age: AgeRange | None = None
+) -> CensusProfile:
+    """Census population in age band × sex cells (``25-34×Female``), from a published joint table.
+
+    ``age_categories`` are the age profile's own categories (the register's bands,
+    clipped to the eligible ages), so the cells line up with the age margin. The
+    figures come from a table of age by sex whose bands line up with them (for
+    England and Wales areas, ONS's age by sex table for residents aged 16+, in
+    16-24, 25-34, …, 75+). Nothing is modelled: where no joint table lines up, the
+    cross is not available, whatever the separate age and sex figures say.
+
+    Raises:
+        CharacteristicNotAvailableError: no published joint table lines up with the bands.
+    """
+    from inclusion_audit.vocab.ages import parse_age_span
+
+    store = data_store()
+    name = f"age{JOINT}sex"
+    codes = data_codes(store.areas, areas, "age")
+    e_low = 0 if eligible_age is None else eligible_age.low
+    e_high = OPEN_AGE if eligible_age is None or eligible_age.high is None else eligible_age.high
+    bands: list[tuple[str, int, int]] = []
+    for label in age_categories:
+        span = parse_age_span(label)
+        if span is None:
+            raise CharacteristicNotAvailableError(
+                name, areas, f"the age category {label!r} is not a band of ages."
+            )
+        low, high = span
+        top = OPEN_AGE if high is None else high
+        bands.append((label, max(low, e_low), min(top, e_high)))
+    sources = [s for s in age_sources(store, codes, sexes=("Female", "Male")) if len(s.bands) > 1]
+    wanted = [(lo, hi) for _, lo, hi in bands if lo <= hi]
+    source = next((s for s in sources if all(s.aligned(lo, hi) for lo, hi in wanted)), None)
+    if source is None:
+        offered = "; ".join(
+            f"{s.meta['ons_table']}: "
+            + ", ".join(_range_text(lo, None if hi == OPEN_AGE else hi) for lo, hi in s.bands)
+            for s in sources
+        )
+        reason = (
+            "the age bands do not line up with the published age by sex table "
+            f"({offered}), and a joint distribution is not invented from the separate "
+            "age and sex figures."
+            if sources
+            else "no published age by sex table covers these areas: the age and sex "
+            "figures are margins only, and a joint distribution is not invented from them."
+        )
+        raise CharacteristicNotAvailableError(name, areas, reason)
+    rows = _age_counts(store, source, codes, by_sex=True).collect().rows()
+    categories: dict[str, float] = {}
+    for label, lo, hi in bands:
+        for sex in ("Female", "Male"):
+            categories[f"{label}{JOINT}{sex}"] = (
+                float(sum(c for a, b, s, c in rows if s == sex and a >= lo and b <= hi))
+                if lo <= hi
+                else 0.0
+            )
+    universe = source.meta["universe"]
+    return CensusProfile(
+        name=name,
+        base=f"{universe} (Census 2021, {short_table(source.meta['ons_table'])}).",
+        universe=universe,
+        table=source.meta["ons_table"],
+        categories=categories,
+        not_answered=None,
+        caveats=tuple(unique(area_caveats(store.areas, areas))),
+        unit="persons",
+    )

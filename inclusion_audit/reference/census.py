@@ -32,10 +32,12 @@ from typing import Any
 import polars as pl
 
 from inclusion_audit.reference.ages import (
+    JOINT,
     MAX_AGE,
     AgeBandError,
     AgeRange,
     age_profile,
+    age_sex_profile,
     age_sources,
     default_age_profile,
     parse_age_range,
@@ -69,6 +71,7 @@ __all__ = [
     "AREAS_HINT",
     "AREA_TYPES",
     "ENV_VAR",
+    "JOINT",
     "MAX_AGE",
     "AgeBandError",
     "AgeRange",
@@ -77,6 +80,7 @@ __all__ = [
     "CharacteristicNotAvailableError",
     "OverlappingAreasError",
     "age_profile",
+    "age_sex_profile",
     "area_name_key",
     "available_characteristics",
     "census_categories",

@@ -100,6 +100,8 @@ class CustomReference:
     description: str
     characteristics: dict[str, ReferenceCharacteristic] = field(default_factory=dict)
     report_missing_columns: bool = True
+    joint: dict[str, ReferenceCharacteristic] = field(default_factory=dict)
+    """Joint distributions of two characteristics (``age×sex``), for ``--intersect``."""
 
     def characteristic_names(self) -> list[str]:
         """Characteristics in the file, in file order."""
@@ -165,16 +167,24 @@ def read_reference_csv(path: str | Path) -> CustomReference:
         categories[category] = count
 
     result: dict[str, ReferenceCharacteristic] = {}
+    joint: dict[str, ReferenceCharacteristic] = {}
     for name, categories in characteristics.items():
         _check_distribution(name, categories, path)
-        result[name] = ReferenceCharacteristic(
+        distribution = ReferenceCharacteristic(
             name=name,
             categories=categories,
             base=f"the population given in the reference file {path.name}",
             universe="custom reference population",
             source=path.name,
         )
-    return CustomReference(description=f"reference file {path.name}", characteristics=result)
+        # "age×sex" (or "age x sex") rows are a joint distribution, for --intersect.
+        (joint if _JOINT_NAME.search(name) else result)[name] = distribution
+    return CustomReference(
+        description=f"reference file {path.name}", characteristics=result, joint=joint
+    )
+
+
+_JOINT_NAME = re.compile(r"\S\s*×\s*\S|\S\s+x\s+\S", re.IGNORECASE)
 
 
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?%?$")

@@ -109,7 +109,10 @@ def build_context(
         missed=missed,
         restricted=internal,
         suppression_threshold=threshold,
-        charts={c["name"]: share_chart(c, threshold) for c in shown["characteristics"]},
+        charts={
+            c["name"]: share_chart(c, threshold)
+            for c in [*shown["characteristics"], *shown.get("intersections", [])]
+        },
         actions=sorted(shown.get("recommendations", []), key=lambda r: r["priority"]),
         deprived_fifth=_deprived_fifth(shown),
         wards=_wards(shown),

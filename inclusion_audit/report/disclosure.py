@@ -183,6 +183,10 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
         }
     _suppress_quotas(shown.get("quotas", []), hidden_categories, threshold)
     _suppress_geography(shown)
+    if shown.get("intersections") and threshold > 1:
+        shown["intersections"] = _suppress_intersections(
+            shown, suppress_small_counts, threshold, hidden_categories
+        )
     if shown.get("weighted_results"):
         shown["weighted_results"] = suppress_weighted_results(shown["weighted_results"], threshold)
     return shown
@@ -442,3 +446,62 @@ def suppress_weighted_results(results: dict[str, Any], threshold: int) -> dict[s
                     answer[key] = None
                 answer["differs"] = None
     return shown
+
+
+def _suppress_intersections(
+    shown: dict[str, Any],
+    suppress: Any,
+    threshold: int,
+    hidden_margins: dict[str, set[str]],
+) -> list[dict[str, Any]]:
+    """Intersectional cells: each cross as a table of its own, then linked to its margins.
+
+    A cross's cells are also read along its lines (the cells of one age band, of one
+    sex), whose totals the margin tables nearly give away. So, until nothing changes:
+    every cell of a line whose margin group is hidden in its own table is withheld; and
+    a line with exactly one hidden cell has its smallest visible cell withheld too, so
+    no line pins a hidden cell (at least two hidden cells in any line that has one, the
+    usual rule of secondary suppression for linked tables).
+    """
+    crossed = suppress(
+        {"settings": shown.get("settings", {}), "characteristics": shown["intersections"]},
+        threshold,
+    )["characteristics"]
+    for table in crossed:
+        first, _, second = str(table.get("name", "")).partition("×")
+        groups = table["groups"]
+        parts = [str(g["category"]).split("×", 1) for g in groups]
+        lines: list[list[int]] = []
+        for position, name in ((0, first), (1, second)):
+            hidden = hidden_margins.get(column_key(name), set())
+            for value in dict.fromkeys(p[position] for p in parts if len(p) == 2):
+                line = [i for i, p in enumerate(parts) if len(p) == 2 and p[position] == value]
+                lines.append(line)
+                if normalise(value) in hidden:
+                    for i in line:
+                        _withhold(groups[i])
+        changed = True
+        while changed:
+            changed = False
+            for line in lines:
+                hidden_cells = [i for i in line if groups[i]["suppressed"]]
+                visible = [i for i in line if not groups[i]["suppressed"]]
+                if len(hidden_cells) == 1 and visible:
+                    _withhold(groups[min(visible, key=lambda i: groups[i]["count"])])
+                    changed = True
+        if any(g["suppressed"] for g in groups):
+            table["statistics_withheld"] = True
+            table["dissimilarity_index"] = None
+            table["chi_square"] = None
+    return list(crossed)
+
+
+def _withhold(group: dict[str, Any]) -> None:
+    if group["suppressed"]:
+        return
+    group["suppressed"] = True
+    group["hidden_reason"] = WITHHELD
+    group["status"] = _shown_status(group, False, 0)
+    for key in _HIDDEN_WITH_COUNT:
+        if key in group:
+            group[key] = None
