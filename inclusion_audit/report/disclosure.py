@@ -456,44 +456,118 @@ def _suppress_intersections(
 ) -> list[dict[str, Any]]:
     """Intersectional cells: each cross as a table of its own, then linked to its margins.
 
-    A cross's cells are also read along its lines (the cells of one age band, of one
-    sex), whose totals the margin tables nearly give away. So, until nothing changes:
-    every cell of a line whose margin group is hidden in its own table is withheld; and
-    a line with exactly one hidden cell has its smallest visible cell withheld too, so
-    no line pins a hidden cell (at least two hidden cells in any line that has one, the
-    usual rule of secondary suppression for linked tables).
+    A cross is also read along its lines (the cells of one age band, of one sex),
+    whose totals the margin tables give away (exactly, when nobody left the other
+    question blank). So, until nothing changes: every cell of a line whose margin
+    group is hidden in its own table is withheld; and in a line with hidden cells,
+    visible cells are withheld, smallest first, while the line's total would pin a
+    hidden cell to one value (the rule of the characteristic's own table, applied to
+    every line). Where a line would pin a hidden cell with nothing left to withhold,
+    the whole cross is withheld: every cell, with no "fewer than" bound.
     """
     crossed = suppress(
         {"settings": shown.get("settings", {}), "characteristics": shown["intersections"]},
         threshold,
     )["characteristics"]
+    originals = {c.get("name"): c for c in shown["intersections"]}
     for table in crossed:
         first, _, second = str(table.get("name", "")).partition("×")
         groups = table["groups"]
+        counts = [int(g["count"]) for g in originals[table.get("name")]["groups"]]
         parts = [str(g["category"]).split("×", 1) for g in groups]
         lines: list[list[int]] = []
+        keys: list[tuple[str, str]] = []
         for position, name in ((0, first), (1, second)):
             hidden = hidden_margins.get(column_key(name), set())
             for value in dict.fromkeys(p[position] for p in parts if len(p) == 2):
                 line = [i for i, p in enumerate(parts) if len(p) == 2 and p[position] == value]
                 lines.append(line)
+                keys.append((column_key(name), normalise(value)))
                 if normalise(value) in hidden:
                     for i in line:
                         _withhold(groups[i])
-        changed = True
-        while changed:
-            changed = False
-            for line in lines:
-                hidden_cells = [i for i in line if groups[i]["suppressed"]]
-                visible = [i for i in line if not groups[i]["suppressed"]]
-                if len(hidden_cells) == 1 and visible:
-                    _withhold(groups[min(visible, key=lambda i: groups[i]["count"])])
-                    changed = True
+        totals = _line_totals(keys, shown)
+        whole = False
+        while True:
+            pinned = _pinned_cells(lines, totals, groups, counts, threshold)
+            if not pinned:
+                break
+            visible = [
+                i
+                for line in lines
+                if any(k in line for k in pinned)
+                for i in line
+                if not groups[i]["suppressed"]
+            ]
+            if not visible:
+                whole = True
+                break
+            _withhold(groups[min(visible, key=lambda i: counts[i])])
+        if whole:
+            for group in groups:
+                _withhold(group)
+                group["hidden_reason"] = WITHHELD
+            table["n_known"] = table["n_unknown"] = None
         if any(g["suppressed"] for g in groups):
             table["statistics_withheld"] = True
             table["dissimilarity_index"] = None
             table["chi_square"] = None
     return list(crossed)
+
+
+def _line_totals(keys: list[tuple[str, str]], shown: dict[str, Any]) -> list[int | None]:
+    """Each line's total as the margin tables show it (None where hidden or absent)."""
+    shown_counts: dict[tuple[str, str], int | None] = {}
+    for characteristic in shown.get("characteristics", []):
+        name = column_key(characteristic.get("name", ""))
+        for group in characteristic["groups"]:
+            shown_counts[(name, normalise(group["category"]))] = group.get("count")
+    return [shown_counts.get(key) for key in keys]
+
+
+def _pinned_cells(
+    lines: list[list[int]],
+    totals: list[int | None],
+    groups: list[dict[str, Any]],
+    counts: list[int],
+    threshold: int,
+) -> set[int]:
+    """Hidden cells (holding someone) whose value the lines' totals pin down.
+
+    Interval propagation, as a reader would reason: a "fewer than" cell holds 0 to
+    threshold − 1, a withheld one at least threshold; in every line whose total the
+    margins show, each hidden cell lies between the total less the others' highest
+    values and the total less their lowest. Repeated until the bounds settle. The
+    margins count everyone who answered that question, so the totals are upper
+    bounds on the lines when some left the other question blank: treating them as
+    exact errs on the side of hiding more.
+    """
+    big = sum(counts) + threshold
+    low = [counts[i] if not g["suppressed"] else 0 for i, g in enumerate(groups)]
+    high = [counts[i] if not g["suppressed"] else big for i, g in enumerate(groups)]
+    for i, g in enumerate(groups):
+        if g["suppressed"] and g["hidden_reason"] == "small":
+            high[i] = threshold - 1
+        elif g["suppressed"]:
+            low[i] = threshold
+    for _ in range(50):
+        moved = False
+        for line, total in zip(lines, totals, strict=True):
+            if total is None:
+                continue
+            sum_low = sum(low[i] for i in line)
+            sum_high = sum(high[i] for i in line)
+            for i in line:
+                least = max(low[i], total - (sum_high - high[i]))
+                most = min(high[i], total - (sum_low - low[i]))
+                if (least, most) != (low[i], high[i]) and least <= most:
+                    low[i], high[i] = least, most
+                    moved = True
+        if not moved:
+            break
+    return {
+        i for i, g in enumerate(groups) if g["suppressed"] and counts[i] > 0 and low[i] >= high[i]
+    }
 
 
 def _withhold(group: dict[str, Any]) -> None:
