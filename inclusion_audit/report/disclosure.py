@@ -33,6 +33,12 @@ The rules, per characteristic (and per quota characteristic):
   other. A ward is listed as one nobody came from only while its zero is shown,
   and the matched and outside-area postcode counts are withheld with a place
   table's total.
+* **Intersections** (``audit --intersect``): each cross is a table with the same
+  rules, and then its lines (the cells of one age band, of one sex) are checked
+  against the totals the margin tables show: visible cells are withheld until no
+  hidden cell holding someone can be pinned down, else the whole cross is withheld.
+* **Weighted results** (``--question``): each question's answer options are a table
+  with the same rules; a hidden option loses its shares, intervals and sentence too.
 
 A zero stays visible in a table with no small counts: "nobody aged 16-24 took
 part" identifies nobody, and it is the finding the report exists to show. Where
