@@ -76,6 +76,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="service worker processes")
+    parser.add_argument(
+        "--audit-processes", type=int, default=None, help="audit processes per worker"
+    )
     parser.add_argument("--register", type=Path, default=REGISTER)
     parser.add_argument("--participants", type=int, default=EXPECTED_PARTICIPANTS)
     parser.add_argument("--output", type=Path, help="write the measurements here as JSON")
@@ -84,7 +87,19 @@ def main() -> int:
     port = free_port()
     tool = Path(sys.executable).with_name("inclusion-audit")
     service = subprocess.Popen(
-        [str(tool), "serve", "--port", str(port), "--workers", str(args.workers)],
+        [
+            str(tool),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            *(
+                ["--audit-processes", str(args.audit_processes)]
+                if args.audit_processes is not None
+                else []
+            ),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=os.environ.copy(),
