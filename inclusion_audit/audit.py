@@ -22,8 +22,13 @@ from inclusion_audit.action.recommendations import Partner, recommend, what_work
 from inclusion_audit.action.reported import count_reported_barriers, reported_barrier_columns
 from inclusion_audit.config import DEFAULT_THRESHOLD, AuditConfig
 from inclusion_audit.errors import RegisterError
-from inclusion_audit.findings.classify import classify
 from inclusion_audit.findings.quotas import check_quotas, unplaced_quota_answers
+from inclusion_audit.findings.verdicts import (
+    BinomialEvidence,
+    Question,
+    judge,
+    robust_to_unknown,
+)
 from inclusion_audit.ingest.harmonise import (
     AnswerPlacer,
     ColumnAssignment,
@@ -407,23 +412,48 @@ def _audit(
         _draft_characteristic(assignment, profile, harmonised, config)
         for assignment, profile, harmonised in prepared.characteristics
     ]
-    adjusted = iter(
-        stats.adjust_p_values(
-            [group["p_value"] for draft in drafts for group in draft["groups"]],
-            config.correction,
-        )
+    verdicts = judge(
+        [
+            Question(
+                draft["name"],
+                [
+                    BinomialEvidence(group["count"], draft["n_known"], group["population_share"])
+                    if group["ratio"] is not None
+                    else None
+                    for group in draft["groups"]
+                ],
+            )
+            for draft in drafts
+        ],
+        config,
     )
     characteristics = []
-    for draft in drafts:
+    for draft, row in zip(drafts, verdicts, strict=True):
         groups = []
         broad = draft.pop("broad_answers")
-        for group in draft.pop("groups"):
-            p_adjusted = next(adjusted)
-            status = classify(group["ratio"], p_adjusted, group["expected_count"], config)
-            status, note = _broad_answers_guard(group, status, broad, draft["n_known"], config)
+        for group, verdict in zip(draft.pop("groups"), row, strict=True):
+            status, note = _broad_answers_guard(
+                group, verdict.status, broad, draft["n_known"], config
+            )
             if note:
-                group = {**group, "note": note}
-            groups.append(GroupResult(**group, p_value_adjusted=p_adjusted, status=status))
+                group["note"] = note
+            group.update(
+                status=status,
+                p_value=verdict.p_value,
+                p_value_adjusted=verdict.p_value_adjusted,
+                ratio_ci_low=verdict.ratio_ci_low,
+                ratio_ci_high=verdict.ratio_ci_high,
+                ratio_ci_level=verdict.ratio_ci_level,
+                in_family=verdict.in_family,
+                robust_to_unknown=robust_to_unknown(
+                    status,
+                    group["population_share"],
+                    group["share_if_unknown_in_group"],
+                    group["share_if_unknown_not_in_group"],
+                    config,
+                ),
+            )
+            groups.append(GroupResult(**group))
         characteristics.append(CharacteristicResult(**draft, groups=tuple(groups)))
 
     not_audited = list(prepared.not_audited)
@@ -984,19 +1014,17 @@ def _draft_group(
     config: AuditConfig,
 ) -> dict[str, Any]:
     share = count / n if n else None
-    low = high = ratio = ratio_low = ratio_high = p_value = None
+    low = high = ratio = None
     note = None
+    p_binom_test = None
     if n:
         low, high = stats.wilson_interval(count, n, config.confidence)
     if population_share > 0 and n:
         ratio = stats.representation_ratio(count / n, population_share)
-        assert low is not None and high is not None
-        ratio_low, ratio_high = low / population_share, high / population_share
-        p_value = stats.binomial_test(count, n, population_share)
+        p_binom_test = stats.binomial_test(count, n, population_share)
     elif population_share == 0:
         note = "The reference population has nobody in this category, so it is not tested."
     everyone = n + unknown
-    target = config.under_threshold * population_share
     return {
         "category": category,
         "count": count,
@@ -1007,13 +1035,19 @@ def _draft_group(
         "population_share": population_share,
         "expected_count": n * population_share,
         "ratio": ratio,
-        "ratio_ci_low": ratio_low,
-        "ratio_ci_high": ratio_high,
-        "p_value": p_value,
-        "shortfall": stats.shortfall(count, n, population_share, config.under_threshold)
-        if 0 < target < 1
-        else 0,
+        "p_value_binom_test": p_binom_test,
+        "shortfall": _shortfall(count, n, population_share, config.under_threshold),
+        "shortfall_parity": _shortfall(count, n, population_share, 1.0),
         "share_if_unknown_in_group": (count + unknown) / everyone if everyone else None,
         "share_if_unknown_not_in_group": count / everyone if everyone else None,
         "note": note,
     }
+
+
+def _shortfall(count: int, n: int, population_share: float, threshold: float) -> int:
+    """People needed to lift the ratio to ``threshold``; 0 where it cannot be reached."""
+    return (
+        stats.shortfall(count, n, population_share, threshold)
+        if 0 < threshold * population_share < 1
+        else 0
+    )

@@ -27,16 +27,22 @@ class AuditConfig:
     0.8) and its mirror image (above 1.25) as effect-size thresholds, paired
     with a Benjamini-Hochberg adjusted exact binomial test at 5%, and no
     verdict where fewer than 5 participants would be expected.
+
+    ``alpha`` is always ``1 − confidence``: a verdict is firm when the interval
+    printed beside it leaves out parity, so the two cannot be set apart. Give
+    either (the other follows; NaN, the default, means "not given"); giving
+    both with ``alpha ≠ 1 − confidence`` raises ``ConfigError``.
     """
 
-    confidence: float = 0.95
+    confidence: float = math.nan
     correction: str = "bh"
-    alpha: float = 0.05
+    alpha: float = math.nan
     under_threshold: float = 0.8
     over_threshold: float = 1.25
     min_expected: float = 5.0
 
     def __post_init__(self) -> None:
+        self._tie_alpha_to_confidence()
         for name in ("confidence", "alpha", "under_threshold", "over_threshold", "min_expected"):
             value = getattr(self, name)
             if not math.isfinite(value):
@@ -68,6 +74,25 @@ class AuditConfig:
             raise ConfigError(
                 f"--min-expected {self.min_expected} is negative: give a count such as 5."
             )
+
+    def _tie_alpha_to_confidence(self) -> None:
+        confidence, alpha = self.confidence, self.alpha
+        if math.isnan(confidence) and math.isnan(alpha):
+            confidence, alpha = 0.95, 0.05
+        elif math.isnan(alpha):
+            alpha = round(1 - confidence, 12)  # 0.1, not 0.09999999999999998
+        elif math.isnan(confidence):
+            confidence = round(1 - alpha, 12)
+        elif math.isfinite(confidence) and math.isfinite(alpha):
+            if abs(alpha - (1 - confidence)) > 1e-9:
+                raise ConfigError(
+                    f"--alpha {alpha} and --confidence {confidence} disagree: a finding is firm "
+                    "when the interval printed beside it leaves out parity, so alpha is "
+                    "1 − confidence. Give only one of them (e.g. --confidence 0.99 alone)."
+                )
+            alpha = round(1 - confidence, 12)
+        object.__setattr__(self, "confidence", confidence)
+        object.__setattr__(self, "alpha", alpha)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready mapping."""

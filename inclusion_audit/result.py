@@ -15,20 +15,31 @@ from typing import Any
 
 SCHEMA_VERSION = "2.0"
 
+METHOD_VERSION = "2"
+"""The statistical method behind every verdict; printed in every report and JSON.
+
+1: exact binomial test (R's ``binom.test``) with p-values adjusted over every
+group, beside a Wilson interval; reviews pooled as Poisson.
+2: one method from test to status (``findings.verdicts``): the equal-tailed exact
+test and the interval inverting it, at the level the correction family reached;
+reviews pooled as a sum of binomials. Bump whenever the same counts could get
+another verdict.
+"""
+
 
 class Status(StrEnum):
     """How a group's participation compares with its population share."""
 
     UNDER = "under"
-    """Ratio below the under threshold and significant after adjustment."""
+    """Ratio below the under threshold and the verdict's interval wholly below 1."""
     POSSIBLE_UNDER = "possible_under"
-    """Ratio below the under threshold but not significant: too few people to be sure."""
+    """Ratio below the under threshold but the interval reaches 1: too few people to be sure."""
     OK = "ok"
     """Ratio between the two thresholds."""
     POSSIBLE_OVER = "possible_over"
-    """Ratio above the over threshold but not significant."""
+    """Ratio above the over threshold but the interval reaches 1."""
     OVER = "over"
-    """Ratio above the over threshold and significant after adjustment."""
+    """Ratio above the over threshold and the verdict's interval wholly above 1."""
     INSUFFICIENT_DATA = "insufficient_data"
     """No verdict either way: fewer participants expected than the minimum, or answers
     that named only a broader group containing this one could change the verdict."""
@@ -39,8 +50,12 @@ class GroupResult:
     """One category of one characteristic: participants against population.
 
     ``*_share`` are proportions from 0 to 1 over participants with a known
-    answer; ``ratio`` is share / population_share; ``shortfall`` is a number of
-    people. Values that cannot be computed are None, never NaN.
+    answer; ``ratio`` is share / population_share; ``shortfall`` (to the under
+    threshold) and ``shortfall_parity`` (to a ratio of 1) are numbers of people.
+    ``ratio_ci_*`` is the interval the status comes from, at ``ratio_ci_level``;
+    ``share_ci_*`` is the Wilson interval of the share at the audit's confidence;
+    ``p_value`` is the verdict's test (equal tails) and ``p_value_binom_test``
+    R's ``binom.test``. Values that cannot be computed are None, never NaN.
     """
 
     category: str
@@ -61,6 +76,12 @@ class GroupResult:
     share_if_unknown_in_group: float | None
     share_if_unknown_not_in_group: float | None
     note: str | None = None
+    ratio_ci_level: float | None = None
+    in_family: bool = False
+    p_value_binom_test: float | None = None
+    shortfall_parity: int = 0
+    robust_to_unknown: bool | None = None
+    """False when the verdict would change were all, or none, of the unknown answers in it."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +330,7 @@ class AuditResult:
     intersections: tuple[CharacteristicResult, ...] = ()
     """With ``audit --intersect``: the cells of each cross, as characteristics."""
     schema_version: str = field(default=SCHEMA_VERSION)
+    method_version: str = field(default=METHOD_VERSION)
 
     def groups_with_status(
         self, *statuses: Status
@@ -327,6 +349,7 @@ class AuditResult:
         data: dict[str, Any] = _plain(self)
         ordered: dict[str, Any] = {
             "schema_version": data.pop("schema_version"),
+            "method_version": data.pop("method_version"),
             "tool": {"name": "inclusion-audit", "version": data.pop("tool_version")},
         }
         ordered.update(data)

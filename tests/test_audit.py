@@ -47,8 +47,16 @@ def test_numbers_of_one_group_match_independent_implementations(write_csv, small
     low, high = proportion_confint(20, 98, method="wilson")
     assert (young.share_ci_low, young.share_ci_high) == (pytest.approx(low), pytest.approx(high))
     assert young.ratio == pytest.approx((20 / 98) / 0.5)
-    assert young.ratio_ci_low == pytest.approx(low / 0.5)
-    assert young.p_value == pytest.approx(scipy_stats.binomtest(20, 98, 0.5).pvalue, rel=1e-9)
+    # The verdict's interval: Clopper-Pearson at the family's level (issue 12).
+    assert young.ratio_ci_level is not None
+    cp_low, cp_high = proportion_confint(20, 98, alpha=1 - young.ratio_ci_level, method="beta")
+    assert young.ratio_ci_low == pytest.approx(cp_low / 0.5)
+    assert young.ratio_ci_high == pytest.approx(cp_high / 0.5)
+    central = 2 * scipy_stats.binom.cdf(20, 98, 0.5)
+    assert young.p_value == pytest.approx(central, rel=1e-9)
+    assert young.p_value_binom_test == pytest.approx(
+        scipy_stats.binomtest(20, 98, 0.5).pvalue, rel=1e-9
+    )
     assert young.status is Status.UNDER
     assert young.shortfall == 32  # (20 + 32) / (98 + 32) = 0.4 = 0.8 × 0.5, exactly
     assert (20 + young.shortfall) / (98 + young.shortfall) >= 0.8 * 0.5
@@ -67,14 +75,17 @@ def test_numbers_of_one_group_match_independent_implementations(write_csv, small
     )
 
 
-def test_p_values_are_adjusted_over_every_group_of_the_audit(write_csv, small_reference):
+def test_p_values_are_adjusted_over_the_family_of_the_audit(write_csv, small_reference):
+    """Every group that can get a verdict, a two-category question counted once (issue 12)."""
     from statsmodels.stats.multitest import multipletests
 
     counts = {"sex": {"Female": 70, "Male": 30}, "age": {"16-34": 20, "35-64": 40, "65+": 40}}
     result = run(write_csv, small_reference, counts, correction="holm")
-    groups = [g for c in result.characteristics for g in c.groups]
-    expected = multipletests([g.p_value for g in groups], method="holm")[1]
-    assert [g.p_value_adjusted for g in groups] == pytest.approx(list(expected))
+    sex, age = (next(c for c in result.characteristics if c.name == n) for n in ("sex", "age"))
+    family = [sex.groups[0].p_value, *(g.p_value for g in age.groups)]
+    expected = multipletests(family, method="holm")[1]
+    assert [g.p_value_adjusted for g in sex.groups] == pytest.approx([expected[0]] * 2)
+    assert [g.p_value_adjusted for g in age.groups] == pytest.approx(list(expected[1:]))
 
 
 def test_groups_without_participants_are_listed(write_csv, small_reference):
@@ -236,8 +247,12 @@ def test_invariants(write_csv, case, scale) -> None:
         assert g.ratio == pytest.approx(r.ratio) and g.p_value == pytest.approx(r.p_value)
         assert g.share_ci_low <= g.share <= g.share_ci_high
         assert g.share_if_unknown_not_in_group <= g.share_if_unknown_in_group
-        assert 0 <= g.p_value <= 1 and 0 <= g.p_value_adjusted <= 1
-        assert g.p_value_adjusted >= g.p_value - 1e-15
+        assert 0 <= g.p_value <= 1
+        # Only groups that can get a verdict are adjusted (the family of issue 12).
+        assert (g.p_value_adjusted is None) == (g.status is Status.INSUFFICIENT_DATA)
+        if g.p_value_adjusted is not None:
+            assert 0 <= g.p_value_adjusted <= 1
+            assert g.p_value_adjusted >= g.p_value - 1e-15
 
 
 @given(st.lists(st.integers(1, 20), min_size=2, max_size=6), st.integers(1, 40))

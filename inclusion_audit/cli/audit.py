@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import sys
 from dataclasses import replace
@@ -128,9 +129,9 @@ def audit(
     event_column: str | None,
     formats: tuple[str, ...],
     output: str | None,
-    confidence: float,
+    confidence: float | None,
     correction: str,
-    alpha: float,
+    alpha: float | None,
     under_threshold: float,
     over_threshold: float,
     min_expected: float,
@@ -212,9 +213,9 @@ def audit(
             "register rather than with --event-column."
         )
     config = AuditConfig(
-        confidence=confidence,
+        confidence=math.nan if confidence is None else confidence,
         correction=correction,
-        alpha=alpha,
+        alpha=math.nan if alpha is None else alpha,
         under_threshold=under_threshold,
         over_threshold=over_threshold,
         min_expected=min_expected,
@@ -341,10 +342,12 @@ def _print_summary(result: AuditResult, written: list[Path]) -> None:
     possible = result.groups_with_status(Status.POSSIBLE_UNDER)
     if under:
         click.echo("Under-represented:", err=True)
+        threshold = fmt_ratio(result.settings["under_threshold"])
         for characteristic, group in under:
             click.echo(
                 f"  {characteristic.name}: {group.category} (ratio {fmt_ratio(group.ratio)}, "
-                f"{group.shortfall:,} more needed)",
+                f"{group.shortfall:,} more needed to reach {threshold}, "
+                f"{group.shortfall_parity:,} to parity)",
                 err=True,
             )
     if possible:

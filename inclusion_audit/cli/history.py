@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -175,9 +176,9 @@ def review(
     suppress_below: int,
     internal: bool,
     title: str | None,
-    confidence: float,
+    confidence: float | None,
     correction: str,
-    alpha: float,
+    alpha: float | None,
     under_threshold: float,
     over_threshold: float,
     min_expected: float,
@@ -220,9 +221,9 @@ def review(
         )
     plan = plan_outputs(chosen, output, REVIEW_FILE_NAMES, [store_file])
     config = AuditConfig(
-        confidence=confidence,
+        confidence=math.nan if confidence is None else confidence,
         correction=correction,
-        alpha=alpha,
+        alpha=math.nan if alpha is None else alpha,
         under_threshold=under_threshold,
         over_threshold=over_threshold,
         min_expected=min_expected,

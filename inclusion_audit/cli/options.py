@@ -64,9 +64,9 @@ def statistics_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--confidence",
                 type=float,
-                default=0.95,
-                show_default=True,
-                help="Confidence level of the intervals.",
+                default=None,
+                help="Confidence level of the intervals a verdict comes from  [default: 0.95, "
+                "or 1 − --alpha].",
             ),
             click.option(
                 "--correction",
@@ -78,9 +78,9 @@ def statistics_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--alpha",
                 type=float,
-                default=0.05,
-                show_default=True,
-                help="Significance level for a firm finding.",
+                default=None,
+                help="Significance level for a firm finding: always 1 − --confidence, so give "
+                "one or the other  [default: 0.05].",
             ),
             click.option(
                 "--under-threshold",

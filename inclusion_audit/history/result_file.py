@@ -11,6 +11,9 @@ from typing import Any
 from inclusion_audit.errors import InputError
 from inclusion_audit.result import SCHEMA_VERSION, Status
 
+READABLE_SCHEMA_VERSIONS = ("1.0", SCHEMA_VERSION)
+"""Results the store accepts: 1.0 has every count a review needs, and reviews judge
+stored events from their counts under the current method anyway."""
 _REQUIRED_KEYS = ("schema_version", "tool", "reference", "settings", "n_participants")
 
 
@@ -67,10 +70,11 @@ def validate_result(data: object, source: str) -> None:
     for key in _REQUIRED_KEYS:
         if key not in data:
             raise ResultFileError(f"{source} has no key {key!r}: it is not an audit result.")
-    if data["schema_version"] != SCHEMA_VERSION:
+    if data["schema_version"] not in READABLE_SCHEMA_VERSIONS:
         raise ResultFileError(
             f"{source} has schema_version {data['schema_version']!r}; this inclusion-audit "
-            f"reads {SCHEMA_VERSION!r}. Audit the register again with this version."
+            f"reads {' and '.join(repr(v) for v in READABLE_SCHEMA_VERSIONS)}. Audit the "
+            "register again with this version."
         )
     tool = data["tool"]
     if not isinstance(tool, dict) or not isinstance(tool.get("version"), str):

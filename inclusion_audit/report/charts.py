@@ -59,7 +59,7 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
     groups = characteristic["groups"]
     top = max(
         [g["population_share"] for g in groups]
-        + [g["share_ci_high"] or g["share"] or 0.0 for g in groups]
+        + [_on_share_scale(g, "ratio_ci_high") or g["share"] or 0.0 for g in groups]
         + [0.05]
     )
     scale_max = _nice_ceiling(top)
@@ -73,8 +73,9 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
                 full_label=group["category"],
                 y=TOP + index * ROW_HEIGHT,
                 participant_width=None if share is None else PLOT_WIDTH * share / scale_max,
-                ci_low_x=_x(group["share_ci_low"], scale_max),
-                ci_high_x=_x(group["share_ci_high"], scale_max),
+                # The verdict's own interval (issue 12), on the share scale.
+                ci_low_x=_x(_on_share_scale(group, "ratio_ci_low"), scale_max),
+                ci_high_x=_x(_on_share_scale(group, "ratio_ci_high"), scale_max),
                 area_width=PLOT_WIDTH * group["population_share"] / scale_max,
                 participant_text=(
                     f"fewer than {suppression_threshold}"
@@ -92,6 +93,12 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
     return Chart(
         WIDTH, height, LABEL_WIDTH, PLOT_WIDTH, ticks, rows, _describe(characteristic, rows)
     )
+
+
+def _on_share_scale(group: dict[str, Any], key: str) -> float | None:
+    """A bound of the ratio interval times the population share: the same interval as a share."""
+    value = group.get(key)
+    return None if value is None else min(1.0, value * group["population_share"])
 
 
 def _describe(characteristic: dict[str, Any], rows: list[ChartRow]) -> str:

@@ -71,9 +71,12 @@ _HIDDEN_WITH_COUNT = (
     "ratio_ci_high",
     "p_value",
     "p_value_adjusted",
+    "p_value_binom_test",
     "share_if_unknown_in_group",
     "share_if_unknown_not_in_group",
     "shortfall",
+    "shortfall_parity",
+    "robust_to_unknown",
 )
 _COUNT_FREE_STATUSES = ("insufficient_data",)
 

@@ -25,7 +25,14 @@ scipy, statsmodels and mpmath checks are independent of it.
 
 from __future__ import annotations
 
-from inclusion_audit.stats.binomial import binomial_cdf, binomial_pmf, binomial_sf, binomial_test
+from inclusion_audit.stats.binomial import (
+    binomial_cdf,
+    binomial_pmf,
+    binomial_sf,
+    binomial_test,
+    binomial_test_central,
+    clopper_pearson_interval,
+)
 from inclusion_audit.stats.corrections import adjust_p_values
 from inclusion_audit.stats.measures import (
     chi_square_goodness_of_fit,
@@ -50,8 +57,10 @@ __all__ = [
     "binomial_pmf",
     "binomial_sf",
     "binomial_test",
+    "binomial_test_central",
     "chi_square_goodness_of_fit",
     "chi_square_sf",
+    "clopper_pearson_interval",
     "dissimilarity_index",
     "gammainc",
     "gammaincc",

@@ -24,6 +24,7 @@ def test_json_to_stdout(runner, example_register, example_reference) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["schema_version"] == "2.0"
+    assert data["method_version"] == "2"
     assert data["n_participants"] == 240
     assert "Audited 240 participants" in result.stderr
 
@@ -79,7 +80,7 @@ def test_options_reach_the_result(runner, example_register, example_reference) -
     assert settings == {
         "confidence": 0.9,
         "correction": "holm",
-        "alpha": 0.05,
+        "alpha": 0.1,  # always 1 − confidence (issue 12)
         "under_threshold": 0.7,
         "over_threshold": 1.25,
         "min_expected": 10.0,
