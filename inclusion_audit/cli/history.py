@@ -88,15 +88,24 @@ def store_add(
 @store_group.command("list", context_settings=CONTEXT)
 @_store_file_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--changes",
+    is_flag=True,
+    help="Show the method each event was judged by, and how many of its verdicts change "
+    "when its stored counts are judged under this version's method (with its own settings).",
+)
 @handle_errors
-def store_list(store_file: Path, output_format: str) -> None:
+def store_list(store_file: Path, output_format: str, changes: bool) -> None:
     """List the stored events, oldest first."""
+    from inclusion_audit.history.review import changed_verdicts, stored_config
     from inclusion_audit.history.store import open_store
+    from inclusion_audit.result import METHOD_VERSION
 
     with open_store(store_file) as history:
-        events = history.events(details=False)
-    rows = [
-        {
+        events = history.events(details=changes)
+    rows: list[dict[str, Any]] = []
+    for e in events:
+        row: dict[str, Any] = {
             "id": e.id,
             "date": e.date.isoformat(),
             "name": e.name,
@@ -104,12 +113,28 @@ def store_list(store_file: Path, output_format: str) -> None:
             "reference": e.reference,
             "added_at": e.added_at,
         }
-        for e in events
-    ]
+        if changes:
+            changed = changed_verdicts(e, stored_config(e))
+            row["method"] = str(e.settings.get("method_version", "1"))
+            row["verdicts_changed"] = len(changed)
+            if output_format == "json":
+                row["changes"] = [
+                    {"characteristic": c, "category": g, "stored": old, "now": new}
+                    for c, g, old, new in changed
+                ]
+        rows.append(row)
     if output_format == "table" and not rows:
         click.echo(f"{store_file} holds no events.", err=True)
         return
-    emit_rows(rows, output_format, ["id", "date", "name", "participants", "reference"])
+    columns = ["id", "date", "name", "participants", "reference"]
+    emit_rows(rows, output_format, [*columns, "method", "verdicts_changed"] if changes else columns)
+    if changes and output_format == "table":
+        click.echo(
+            f"verdicts_changed: groups whose status differs under method {METHOD_VERSION}, "
+            "judged from the stored counts with each event's own settings; `review` always "
+            "judges this way. Details: --format json.",
+            err=True,
+        )
 
 
 @store_group.command("remove", context_settings=CONTEXT)
@@ -187,9 +212,10 @@ def review(
     """Review the stored events of a period: pooled, by quarter, and who is missed again.
 
     Every event keeps its own population: a group's pooled ratio is its
-    participants across the events against the number each event's population
-    would lead us to expect (indirect standardisation), with an exact Poisson
-    interval and test and the audit's thresholds.
+    attendances across the events against the number each event's population
+    would lead us to expect (indirect standardisation). The pooled count is a sum
+    of binomials, judged exactly as the audit judges one event; every stored
+    event is judged again from its counts under this version's method.
 
     \b
     Examples:

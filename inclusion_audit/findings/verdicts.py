@@ -293,3 +293,57 @@ def robust_to_unknown(
     if status in (Status.OVER, Status.POSSIBLE_OVER):
         return bottom > over
     return bottom >= under and top <= over
+
+
+@dataclass(frozen=True)
+class PooledEvidence:
+    """A group's counts at several events, pooled as a sum of binomials (a review).
+
+    Each event enters with its participants with a known answer (``ns``), its
+    population share (``shares``) and the group's count; events where either
+    is 0 carry no information and are left out. See ``stats.pooling``.
+    """
+
+    counts: tuple[int, ...]
+    ns: tuple[int, ...]
+    shares: tuple[float, ...]
+
+    @classmethod
+    def of(
+        cls, counts: Sequence[int], ns: Sequence[int], shares: Sequence[float]
+    ) -> PooledEvidence:
+        """The evidence of the events that can inform the pooled ratio."""
+        kept = [(c, n, s) for c, n, s in zip(counts, ns, shares, strict=True) if n > 0 and s > 0]
+        return cls(
+            tuple(c for c, _, _ in kept), tuple(n for _, n, _ in kept), tuple(s for _, _, s in kept)
+        )
+
+    @property
+    def observed(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def expected_count(self) -> float:
+        return math.fsum(n * s for n, s in zip(self.ns, self.shares, strict=True))
+
+    @property
+    def ratio(self) -> float | None:
+        expected = self.expected_count
+        return self.observed / expected if expected > 0 else None
+
+    @property
+    def dispersion(self) -> float | None:
+        """Pearson's dispersion statistic across events; None under two events."""
+        return stats.dispersion(self.counts, self.ns, self.shares)
+
+    def _phi(self) -> float:
+        phi = self.dispersion
+        return phi if phi is not None and phi > 1 else 1.0
+
+    def p_value(self) -> float:
+        return stats.discounted_p(
+            stats.pooled_test(self.observed, self.ns, self.shares), self._phi()
+        )
+
+    def ratio_interval(self, confidence: float) -> tuple[float, float]:
+        return stats.pooled_interval(self.observed, self.ns, self.shares, confidence, self._phi())

@@ -6,16 +6,25 @@ returns one typed, JSON-serialisable ``ReviewResult`` (``docs/review-schema.md``
 Events are pooled by **indirect standardisation**, as a standardised mortality
 ratio is: each event keeps its own population, so for a group::
 
-    O = Σ_e count_e                      (participants observed)
+    O = Σ_e count_e                      (attendances observed)
     E = Σ_e n_known_e · π_e              (expected, each event at its own share π_e)
     ratio = O / E
 
-with an exact Poisson (Garwood) interval for ``O`` divided by ``E``, a two-sided
-exact Poisson test of ``O`` against ``E``, the audit's multiple-comparison
-correction over every group of the table, and the audit's status rules
-(``findings.classify``) with ``E`` as the expected count. Categories are pooled
-by their exact label, each over the events whose reference has it (age bands
-follow each register's own, so ``18-24`` and ``16-24`` are pooled apart).
+The pooled count is modelled as what it is, a sum of independent binomials
+``Binomial(n_known_e, ρ·π_e)`` (``stats.pooling``): the equal-tailed exact test
+of ``ρ = 1`` and the interval inverting it, widened where the events' counts
+vary more than binomials would (Pearson's dispersion statistic above 1). The
+verdicts follow the audit's method exactly (``findings.verdicts``: the same
+family rules, the same level, the status from the interval), so a review of
+one event gives each group its audit's status. Counts are **attendances**, not
+people: regulars come back.
+
+Every stored event is first judged again from its stored counts under the
+current method (``reevaluate``), and its category names are put in canonical
+form (age bands as ``16-24``, ``75+``, whatever the register wrote), so one
+review never mixes methods and a group is never split by spelling. Categories
+are pooled by that canonical name, each over the events whose reference has it
+(age bands follow each register's own, so ``18-24`` and ``16-24`` are pooled apart).
 
 **Missed again and again**: a group is *missed* at an event when its status
 there is ``under`` or ``possible_under`` (below the ratio threshold, whether or
@@ -33,17 +42,18 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
-from inclusion_audit import __version__, stats
+from inclusion_audit import __version__
 from inclusion_audit.config import AuditConfig
 from inclusion_audit.errors import InputError
-from inclusion_audit.findings.classify import classify
+from inclusion_audit.findings.verdicts import BinomialEvidence, PooledEvidence, Question, judge
 from inclusion_audit.history.store import StoredEvent
-from inclusion_audit.result import Status
+from inclusion_audit.result import METHOD_VERSION, Status
+from inclusion_audit.vocab.classifications import canonical_category
 
-REVIEW_SCHEMA_VERSION = "1.0"
+REVIEW_SCHEMA_VERSION = "2.0"
 PERIODS = ("quarter", "month")
 MISSED = ("under", "possible_under", "few_under")
 """Statuses that count as missed; ``few_under`` is how a shared report shows a small one."""
@@ -58,7 +68,7 @@ class ReviewError(InputError):
 
 @dataclass(frozen=True)
 class PooledGroup:
-    """One category pooled over events: observed against expected participants."""
+    """One category pooled over events: observed against expected attendances."""
 
     category: str
     count: int
@@ -70,6 +80,10 @@ class PooledGroup:
     p_value_adjusted: float | None
     status: Status
     n_events: int
+    ratio_ci_level: float | None = None
+    dispersion: float | None = None
+    """Pearson's dispersion statistic across the events (None under two); above 1 widens."""
+    in_family: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,15 +146,17 @@ class ReviewResult:
     persistent: tuple[Persistence, ...]
     events: tuple[StoredEvent, ...]
     schema_version: str = field(default=REVIEW_SCHEMA_VERSION)
+    method_version: str = field(default=METHOD_VERSION)
 
     def to_dict(self) -> dict[str, Any]:
         """The review as plain JSON-ready data: dates ISO, no NaN or infinity."""
         data: dict[str, Any] = {
             "schema_version": self.schema_version,
+            "method_version": self.method_version,
             "tool": {"name": "inclusion-audit", "version": self.tool_version},
         }
         for item in fields(self):
-            if item.name not in ("schema_version", "tool_version"):
+            if item.name not in ("schema_version", "method_version", "tool_version"):
                 data[item.name] = _plain(getattr(self, item.name))
         return data
 
@@ -213,6 +229,7 @@ def build_review(
             f"the store {store_name} has no events dated {span}. See them with "
             "`inclusion-audit store list`."
         )
+    chosen = [reevaluate(event, config) for event in chosen]
     by_period: dict[str, list[StoredEvent]] = {}
     for event in chosen:
         by_period.setdefault(period_label(event.date, by), []).append(event)
@@ -250,10 +267,10 @@ def build_review(
 
 
 def pool(events: Sequence[StoredEvent], config: AuditConfig) -> tuple[PooledCharacteristic, ...]:
-    """Pool events by indirect standardisation (see the module docstring).
+    """Pool events as sums of binomials and judge them as an audit would (module docstring).
 
-    Sums are exactly rounded (``math.fsum``), so the order of the events does
-    not change a digit.
+    Sums are exactly rounded (``math.fsum``) and events taken in date order, so
+    the order they are given in does not change a digit.
     """
     tables: dict[str, dict[str, Any]] = {}
     for event in sorted(events, key=_event_order):
@@ -265,42 +282,45 @@ def pool(events: Sequence[StoredEvent], config: AuditConfig) -> tuple[PooledChar
             table["known"] += characteristic.n_known
             table["unknown"] += characteristic.n_unknown
             for group in characteristic.groups:
-                cell = table["groups"].setdefault(group.category, ([], []))
+                cell = table["groups"].setdefault(group.category, ([], [], []))
                 cell[0].append(group.count)
-                cell[1].append(characteristic.n_known * group.population_share)
-    drafts = []
-    for name, table in tables.items():
-        groups = []
-        for category, (counts, expected_parts) in table["groups"].items():
-            observed, expected = sum(counts), math.fsum(expected_parts)
-            ratio = low = high = p_value = None
-            if expected > 0:
-                ratio = observed / expected
-                interval = stats.poisson_interval(observed, config.confidence)
-                low, high = interval[0] / expected, interval[1] / expected
-                p_value = stats.poisson_test(observed, expected)
-            groups.append((category, observed, expected, ratio, low, high, p_value, len(counts)))
-        drafts.append((name, table, groups))
-    adjusted = iter(
-        stats.adjust_p_values([g[6] for _, _, groups in drafts for g in groups], config.correction)
+                cell[1].append(characteristic.n_known)
+                cell[2].append(group.population_share)
+    names = list(tables)
+    evidence = {
+        name: [
+            (category, sum(counts), len(counts), PooledEvidence.of(counts, ns, shares))
+            for category, (counts, ns, shares) in tables[name]["groups"].items()
+        ]
+        for name in names
+    }
+    verdicts = judge(
+        [
+            Question(name, [e if e.ratio is not None else None for _, _, _, e in evidence[name]])
+            for name in names
+        ],
+        config,
     )
     pooled = []
-    for name, table, groups in drafts:
+    for name, row in zip(names, verdicts, strict=True):
+        table = tables[name]
         finished = []
-        for category, observed, expected, ratio, low, high, p_value, n_events in groups:
-            p_adjusted = next(adjusted)
+        for (category, observed, n_events, found), verdict in zip(evidence[name], row, strict=True):
             finished.append(
                 PooledGroup(
                     category=category,
                     count=observed,
-                    expected_count=expected,
-                    ratio=ratio,
-                    ratio_ci_low=low,
-                    ratio_ci_high=high,
-                    p_value=p_value,
-                    p_value_adjusted=p_adjusted,
-                    status=classify(ratio, p_adjusted, expected, config),
+                    expected_count=found.expected_count,
+                    ratio=found.ratio,
+                    ratio_ci_low=verdict.ratio_ci_low,
+                    ratio_ci_high=verdict.ratio_ci_high,
+                    p_value=verdict.p_value,
+                    p_value_adjusted=verdict.p_value_adjusted,
+                    status=verdict.status,
                     n_events=n_events,
+                    ratio_ci_level=verdict.ratio_ci_level,
+                    dispersion=found.dispersion,
+                    in_family=verdict.in_family,
                 )
             )
         pooled.append(
@@ -309,6 +329,83 @@ def pool(events: Sequence[StoredEvent], config: AuditConfig) -> tuple[PooledChar
             )
         )
     return tuple(pooled)
+
+
+def reevaluate(event: StoredEvent, config: AuditConfig) -> StoredEvent:
+    """A stored event judged again from its counts under the current method.
+
+    Category names are put in canonical form (``vocab.canonical_category``)
+    first, so events stored by earlier versions pool with today's. Ratios and
+    statuses are recomputed exactly as an audit with ``config`` computes them.
+    """
+    characteristics = [
+        replace(
+            c,
+            groups=tuple(
+                replace(g, category=canonical_category(c.name, g.category)) for g in c.groups
+            ),
+        )
+        for c in event.characteristics
+    ]
+    verdicts = judge(
+        [
+            Question(
+                c.name,
+                [
+                    BinomialEvidence(g.count, c.n_known, g.population_share)
+                    if c.n_known > 0 and g.population_share > 0
+                    else None
+                    for g in c.groups
+                ],
+            )
+            for c in characteristics
+        ],
+        config,
+    )
+    return replace(
+        event,
+        characteristics=tuple(
+            replace(
+                c,
+                groups=tuple(
+                    replace(
+                        g,
+                        status=str(v.status),
+                        ratio=(
+                            g.count / c.n_known / g.population_share
+                            if c.n_known > 0 and g.population_share > 0
+                            else None
+                        ),
+                        expected_count=c.n_known * g.population_share,
+                    )
+                    for g, v in zip(c.groups, row, strict=True)
+                ),
+            )
+            for c, row in zip(characteristics, verdicts, strict=True)
+        ),
+    )
+
+
+def stored_config(event: StoredEvent) -> AuditConfig:
+    """The settings an event was audited with, as far as they are still valid.
+
+    Only the confidence is taken of the two levels (alpha is now 1 − confidence).
+    """
+    settings = event.settings
+    known = ("confidence", "correction", "under_threshold", "over_threshold", "min_expected")
+    return AuditConfig(**{key: settings[key] for key in known if key in settings})
+
+
+def changed_verdicts(event: StoredEvent, config: AuditConfig) -> list[tuple[str, str, str, str]]:
+    """``(characteristic, category, stored status, current status)`` for each verdict that
+    changes when the stored event is judged under the current method."""
+    now = reevaluate(event, config)
+    return [
+        (c.name, new.category, old.status, new.status)
+        for c, c_now in zip(event.characteristics, now.characteristics, strict=True)
+        for old, new in zip(c.groups, c_now.groups, strict=True)
+        if old.status != new.status
+    ]
 
 
 def persistence(rows: Iterable[tuple[str, str, Sequence[str]]]) -> list[Persistence]:

@@ -438,7 +438,11 @@ class Store:
                 int(data["n_participants"]),
                 str(data["tool"]["version"]),
                 str(data["schema_version"]),
-                json.dumps(data["settings"], sort_keys=True),
+                # The method behind the stored statuses: results before method 2 had none.
+                json.dumps(
+                    {**data["settings"], "method_version": str(data.get("method_version", "1"))},
+                    sort_keys=True,
+                ),
                 register_fingerprint,
                 result_fingerprint,
                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

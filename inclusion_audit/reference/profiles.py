@@ -23,6 +23,7 @@ from inclusion_audit.ingest.readers import collect, read_table
 from inclusion_audit.reference import census
 from inclusion_audit.vocab.ages import (
     MAX_AGE,
+    band_label,
     overlaps,
     parse_age_band,
     parse_age_years,
@@ -403,8 +404,9 @@ def age_bands_for(answers: Sequence[str]) -> list[tuple[str, int, int | None]]:
     """The age bands a register's answers use, so the Census is cut the same way.
 
     Each range ("18-24", "18 to 24", "75+", "Under 18") is a band, once, under its
-    first label; a range inside another ("18-24" inside "16-24") is not a band of
-    its own, its answers go to the wider one. Whole years ("34", "34 years") are
+    one canonical name (``band_label``: "18-24", never the register's "18 - 24
+    yrs"); a range inside another ("18-24" inside "16-24") is not a band of its
+    own, its answers go to the wider one. Whole years ("34", "34 years") are
     never bands: they are placed in the bands there are. The Census profile adds
     the eligible ages no band covers as groups of their own, so a register of
     whole years gets the standard bands.
@@ -441,7 +443,7 @@ def age_bands_for(answers: Sequence[str]) -> list[tuple[str, int, int | None]]:
                 "`inclusion-audit mapping suggest` writes one), or correct the register."
             )
         kept.append(span)
-    return [(found[span], span[0], span[1]) for span in kept]
+    return [(band_label(*span), span[0], span[1]) for span in kept]
 
 
 def _fits_only_broad_groups(areas: Sequence[census.Area], answers: Sequence[str]) -> bool:

@@ -77,6 +77,7 @@ _HIDDEN_WITH_COUNT = (
     "shortfall",
     "shortfall_parity",
     "robust_to_unknown",
+    "dispersion",
 )
 _COUNT_FREE_STATUSES = ("insufficient_data",)
 

@@ -19,8 +19,9 @@ here, so callers write ``stats.binomial_test(...)``. The exception is
 participant, vectorised with numpy, so it is imported on its own, by ``weights`` only,
 and importing ``stats`` does not load numpy.
 
-Imports: nothing of the package, and only the standard library, so that the tests'
-scipy, statsmodels and mpmath checks are independent of it.
+Imports: nothing of the package, and only the standard library (numpy, lazily, in
+``pooling`` for the convolution of several events), so that the tests' scipy,
+statsmodels and mpmath checks are independent of it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ from inclusion_audit.stats.poisson import (
     poisson_sf,
     poisson_test,
 )
+from inclusion_audit.stats.pooling import (
+    discounted_confidence,
+    discounted_p,
+    dispersion,
+    pooled_interval,
+    pooled_tails,
+    pooled_test,
+    sum_of_binomials,
+)
 from inclusion_audit.stats.special import betainc, gammainc, gammaincc, wilson_interval, z_value
 
 __all__ = [
@@ -61,6 +71,9 @@ __all__ = [
     "chi_square_goodness_of_fit",
     "chi_square_sf",
     "clopper_pearson_interval",
+    "discounted_confidence",
+    "discounted_p",
+    "dispersion",
     "dissimilarity_index",
     "gammainc",
     "gammaincc",
@@ -69,8 +82,12 @@ __all__ = [
     "poisson_pmf",
     "poisson_sf",
     "poisson_test",
+    "pooled_interval",
+    "pooled_tails",
+    "pooled_test",
     "representation_ratio",
     "shortfall",
+    "sum_of_binomials",
     "wilson_interval",
     "z_value",
 ]

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from inclusion_audit.vocab.ages import overlaps, parse_age_span, span_text, within
+from inclusion_audit.vocab.ages import band_label, overlaps, parse_age_span, span_text, within
 from inclusion_audit.vocab.answer_keys import answer_key
 from inclusion_audit.vocab.folding import DECLINED_ANSWERS, normalise
 from inclusion_audit.vocab.knowledge import (
@@ -50,6 +50,7 @@ __all__ = [
     "PLACEMENT_KINDS",
     "REFERENCE_CHARACTERISTIC",
     "Placement",
+    "canonical_category",
     "classification_for",
     "closest_categories",
     "groups_containing",
@@ -450,3 +451,21 @@ def synonyms_for(characteristic: str) -> dict[str, str]:
     Unplaceable and declined answers are not included.
     """
     return {key: t.label for key, t in _knowledge(characteristic).synonyms.items()}
+
+
+def canonical_category(characteristic: str, category: str) -> str:
+    """A group's one name: age bands as ``band_label`` writes them, anything else as it is.
+
+    Reference categories are already canonical; age bands come from registers, so
+    events stored by earlier versions may carry a register's spelling, which would
+    split one group in two in a review (issue 12).
+
+    >>> canonical_category("age", "16 – 24"), canonical_category("age", "16 - 24 yrs")
+    ('16-24', '16-24')
+    >>> canonical_category("age", "75 and over"), canonical_category("sex", "Female")
+    ('75+', 'Female')
+    """
+    if characteristic != "age":
+        return category
+    span = parse_age_span(category)
+    return category if span is None else band_label(*span)

@@ -67,7 +67,8 @@ def test_stored_event_holds_the_results_aggregates(tmp_path, result) -> None:
     assert (event.id, event.name, event.date) == (added.event_id, "Forum", DAY)
     assert event.n_participants == result.n_participants == 42
     assert event.reference == result.reference
-    assert event.settings == result.settings
+    # The stored settings record the method behind the stored statuses (issue 12).
+    assert event.settings == {**result.settings, "method_version": result.method_version}
     assert event.tool_version == result.tool_version
     for stored, original in zip(event.characteristics, result.characteristics, strict=True):
         assert (stored.name, stored.n_known, stored.n_unknown) == (
@@ -511,3 +512,31 @@ def test_audit_store_needs_a_date_and_writes_nothing_without_one(
         runner, *args, "--event-column", "Name", "--event-date", "2026-07-20", "-o", tmp_path
     )
     assert event.exit_code == 2 and "cannot name events" in event.stderr
+
+
+def test_store_list_shows_which_verdicts_change_under_the_current_method(
+    runner, tmp_path, result
+) -> None:
+    """Issue 12: a result stored by an earlier method (schema 1.0) is judged again."""
+    data = json.loads(result.to_json())
+    data["schema_version"] = "1.0"
+    del data["method_version"]
+    # An earlier method called this group firmly under; today's calls it something else.
+    group = data["characteristics"][0]["groups"][0]
+    now = group["status"]
+    group["status"] = "over" if now != "over" else "under"
+    path = tmp_path / "audit.json"
+    path.write_text(json.dumps(data))
+    store = tmp_path / "h.sqlite"
+    done = invoke(runner, "store", "add", path, "--store", store, "--event-date", "2026-07-14")
+    assert done.exit_code == 0, done.output
+    listed = json.loads(
+        invoke(runner, "store", "list", "--store", store, "--format", "json", "--changes").stdout
+    )
+    [event] = listed
+    assert event["method"] == "1" and event["verdicts_changed"] == 1
+    [change] = event["changes"]
+    assert change["stored"] == group["status"] and change["now"] == now
+    table = invoke(runner, "store", "list", "--store", store, "--changes")
+    assert table.stdout.splitlines()[0].split()[-2:] == ["method", "verdicts_changed"]
+    assert "judged from the stored counts" in table.stderr

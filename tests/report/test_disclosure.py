@@ -53,7 +53,7 @@ tables = st.integers(2, 5).flatmap(
 
 
 def consistent_status(count: int, n: int, share: float, significant: bool, minimum: float) -> str:
-    """A status the audit could have given: the same rules as findings.classify."""
+    """A status the audit could have given: the same rules as findings.verdicts."""
     if n == 0 or n * share < minimum or n * share == 0:
         return "insufficient_data"
     ratio = count / n / share

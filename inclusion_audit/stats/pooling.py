@@ -1,0 +1,253 @@
+"""Pooling events: the pooled count as a sum of independent binomials.
+
+At event ``e`` with ``n_e`` participants with a known answer and population
+share ``π_e``, a group's count is ``X_e ~ Binomial(n_e, ρ·π_e)``, where ``ρ``
+is the pooled representation ratio (1 when the group takes part in line with
+its share everywhere). The pooled count ``S = Σ_e X_e`` then has the exact
+distribution of the convolution of those binomials (a Poisson-binomial sum of
+blocks), computed here by convolving each binomial's probabilities over the
+range that holds all but 10⁻³⁰ of them (numpy: direct convolution for short
+arrays, FFT for long ones). Then, with ``O`` the observed pooled count and
+``E = Σ_e n_e π_e``:
+
+* ``ratio = O / E`` (indirect standardisation, as a standardised ratio);
+  the expected count is ``E`` itself;
+* the two-sided equal-tailed exact test of ``ρ = 1``:
+  ``p = min(1, 2 · min(P(S ≤ O), P(S ≥ O)))``;
+* its inversion: the interval of ``ρ`` whose tests do not reject, i.e.
+  ``P_ρL(S ≥ O) = α/2`` and ``P_ρU(S ≤ O) = α/2``.
+
+With one event this is exactly the audit's test and Clopper-Pearson interval,
+so a review of one event gives each group its audit's status.
+
+numpy is imported only here, and only when two or more events are pooled.
+
+Counts are attendances: regulars come back, so events are not independent
+draws of people and their counts vary more than binomials would. The Pearson
+dispersion statistic over events, with ``p̃_e = ρ̂ π_e``::
+
+    φ = 1/(k − 1) · Σ_e (x_e − n_e p̃_e)² / (n_e p̃_e (1 − p̃_e))
+
+is about 1 without over-dispersion. When ``φ > 1`` the evidence is discounted
+as in quasi-likelihood (McCullagh and Nelder, 1989, §4.5): the test's normal
+deviate is divided by ``√φ``,
+``p_φ = erfc(z / √(2φ))`` with ``z = Φ⁻¹(1 − p/2)``, and the interval is the
+exact interval at the level that corresponds, so it widens by about ``√φ`` and
+still excludes 1 exactly when ``p_φ ≤ α``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from statistics import NormalDist
+from typing import TYPE_CHECKING
+
+from inclusion_audit.stats.binomial import (
+    binomial_cdf,
+    binomial_sf,
+    binomial_test_central,
+    clopper_pearson_interval,
+)
+from inclusion_audit.stats.special import log_binomial_pmf
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_SPREAD = 12.0
+"""Each binomial is kept within its mean ± 12 standard deviations + 10, all but ~10⁻²⁵ of it."""
+_DIRECT = 4096
+"""Arrays shorter than this are convolved directly, longer ones through the FFT."""
+
+
+def sum_of_binomials(ns: Sequence[int], ps: Sequence[float]) -> tuple[int, np.ndarray]:
+    """The distribution of ``Σ X_e``, ``X_e ~ Binomial(n_e, p_e)``: ``(offset, probabilities)``.
+
+    ``probabilities[i]`` is ``P(S = offset + i)``.
+    """
+    import numpy as np
+
+    offset = 0
+    total = np.ones(1)
+    blocks = []
+    for n, p in zip(ns, ps, strict=True):
+        start, block = _binomial_block(n, p)
+        offset += start
+        blocks.append(block)
+    length = sum(len(b) for b in blocks) - len(blocks) + 1
+    if length <= _DIRECT:
+        for block in blocks:
+            total = np.convolve(total, block)
+    else:
+        size = 1 << (length - 1).bit_length()
+        spectrum = np.ones(size // 2 + 1, dtype=complex)
+        for block in blocks:
+            spectrum *= np.fft.rfft(block, size)
+        total = np.clip(np.fft.irfft(spectrum, size)[:length], 0.0, None)
+    return offset, total
+
+
+def _binomial_block(n: int, p: float) -> tuple[int, np.ndarray]:
+    import numpy as np
+
+    if n == 0 or p <= 0:
+        return 0, np.ones(1)
+    if p >= 1:
+        return n, np.ones(1)
+    mean, sd = n * p, math.sqrt(n * p * (1 - p))
+    low = max(0, math.floor(mean - _SPREAD * sd - 10))
+    high = min(n, math.ceil(mean + _SPREAD * sd + 10))
+    mode = min(max(math.floor((n + 1) * p), low), high)
+    i = np.arange(low, high + 1, dtype=float)
+    # log P(i + 1) − log P(i) = log((n − i)/(i + 1)) + log(p/q), summed out from the mode.
+    step = np.log((n - i[:-1]) / (i[:-1] + 1)) + (math.log(p) - math.log1p(-p))
+    log_pmf = np.empty_like(i)
+    at = mode - low
+    log_pmf[at] = log_binomial_pmf(mode, n, p)
+    log_pmf[at + 1 :] = log_pmf[at] + np.cumsum(step[at:])
+    log_pmf[:at] = log_pmf[at] - np.cumsum(step[:at][::-1])[::-1]
+    return low, np.exp(log_pmf)
+
+
+def pooled_tails(
+    observed: int, ns: Sequence[int], shares: Sequence[float], ratio: float
+) -> tuple[float, float]:
+    """``(P(S ≤ O), P(S ≥ O))`` when every event's share is ``ratio × π_e``."""
+    ps = [min(1.0, ratio * s) for s in shares]
+    if len(ns) == 1:
+        return binomial_cdf(observed, ns[0], ps[0]), binomial_sf(observed - 1, ns[0], ps[0])
+    offset, probabilities = sum_of_binomials(ns, ps)
+    at = observed - offset
+    if at < 0:
+        return 0.0, 1.0
+    if at >= len(probabilities):
+        return 1.0, 0.0
+    below = float(probabilities[: at + 1].sum())
+    above = float(probabilities[at:].sum())
+    return min(1.0, below), min(1.0, above)
+
+
+def pooled_test(observed: int, ns: Sequence[int], shares: Sequence[float]) -> float:
+    """Equal-tailed exact test of a pooled ratio of 1 (see the module docstring)."""
+    if len(ns) == 1:
+        return binomial_test_central(observed, ns[0], shares[0])
+    below, above = pooled_tails(observed, ns, shares, 1.0)
+    return min(1.0, 2 * min(below, above))
+
+
+def pooled_interval(
+    observed: int,
+    ns: Sequence[int],
+    shares: Sequence[float],
+    confidence: float,
+    phi: float = 1.0,
+) -> tuple[float, float]:
+    """Interval of the pooled ratio ``ρ`` by inverting the equal-tailed exact test.
+
+    With ``phi > 1`` (over-dispersion) the tails are those of the level whose
+    normal deviate is ``√φ`` times larger (``discounted_confidence``), so the
+    interval widens by about ``√φ`` and agrees with ``discounted_p``.
+    """
+    if len(ns) == 1 and phi <= 1:
+        low, high = clopper_pearson_interval(observed, ns[0], confidence)
+        return low / shares[0], high / shares[0]
+    alpha = 1 - confidence
+    if phi > 1:
+        z = NormalDist().inv_cdf(1 - alpha / 2)
+        alpha = math.erfc(z * math.sqrt(phi) / math.sqrt(2))
+    tail = alpha / 2
+    ceiling = 1 / max(shares)
+    if tail < 1e-300:
+        return 0.0, ceiling
+    expected = math.fsum(n * s for n, s in zip(ns, shares, strict=True))
+    estimate = observed / expected
+    low = 0.0
+    if observed > 0:
+        low = _solve(lambda r: pooled_tails(observed, ns, shares, r)[1], tail, 0.0, estimate, True)
+    high = ceiling
+    if observed < sum(ns):
+        high = _solve(
+            lambda r: pooled_tails(observed, ns, shares, r)[0], tail, estimate, ceiling, False
+        )
+    return low, high
+
+
+def _solve(
+    function: Callable[[float], float], target: float, low: float, high: float, increasing: bool
+) -> float:
+    """Root of ``log function(r) = log target`` in ``[low, high]``: Illinois regula falsi."""
+    log_target = math.log(target)
+
+    def gap(r: float) -> float:
+        value = function(r)
+        g = (math.log(value) if value > 0 else -745.0) - log_target
+        return g if increasing else -g
+
+    a, b = low, high
+    fa, fb = gap(a) if a > 0 else -math.inf, gap(b)
+    if not math.isfinite(fa):
+        # Find a finite lower end by halving from the top.
+        a = b / 2
+        fa = gap(a)
+        while fa > 0 and a > 1e-300:
+            b, fb = a, fa
+            a /= 2
+            fa = gap(a)
+    if fa >= 0:
+        return a
+    if fb <= 0:
+        return b
+    side = 0
+    for _ in range(200):
+        c = (a * fb - b * fa) / (fb - fa)
+        if not a < c < b:
+            c = (a + b) / 2
+        fc = gap(c)
+        if fc == 0 or (b - a) <= 1e-12 * b:
+            return c
+        if fc < 0:
+            a, fa = c, fc
+            if side == -1:
+                fb /= 2
+            side = -1
+        else:
+            b, fb = c, fc
+            if side == 1:
+                fa /= 2
+            side = 1
+    return (a + b) / 2
+
+
+def dispersion(counts: Sequence[int], ns: Sequence[int], shares: Sequence[float]) -> float | None:
+    """Pearson's dispersion statistic over events (module docstring); None under two events."""
+    used = [(x, n, s) for x, n, s in zip(counts, ns, shares, strict=True) if n > 0 and 0 < s < 1]
+    if len(used) < 2:
+        return None
+    expected = math.fsum(n * s for _, n, s in used)
+    if expected <= 0:
+        return None
+    ratio = sum(x for x, _, _ in used) / expected
+    statistic = 0.0
+    for x, n, s in used:
+        p = min(ratio * s, 1.0)
+        variance = n * p * (1 - p)
+        if variance <= 0:
+            continue
+        statistic += (x - n * p) ** 2 / variance
+    return statistic / (len(used) - 1)
+
+
+def discounted_p(p_value: float, phi: float) -> float:
+    """A p-value with its normal deviate divided by ``√φ``: ``erfc(z / √(2φ))``."""
+    if phi <= 1 or p_value <= 0 or p_value >= 1:
+        return p_value
+    z = -NormalDist().inv_cdf(p_value / 2)
+    return math.erfc(z / math.sqrt(2 * phi))
+
+
+def discounted_confidence(confidence: float, phi: float) -> float:
+    """The exact interval's level that widens a ``confidence`` interval by ``√φ``."""
+    if phi <= 1:
+        return confidence
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    return 1 - math.erfc(z * math.sqrt(phi) / math.sqrt(2))
