@@ -66,6 +66,7 @@ from inclusion_audit.reference.census_data import (
     short_table,
     unique,
 )
+from inclusion_audit.reference.fitting import iterative_proportional_fit
 
 __all__ = [
     "AREAS_HINT",
@@ -148,6 +149,10 @@ def census_profile(
         .iter_rows()
     )
     categories = {c: float(totals.get(c, 0)) for c in variant["categories"]}
+    universe = variant["universe"]
+    matched = _age_matched(store, codes, spec, variant, categories, eligible_age)
+    if matched is not None:
+        categories, note, caveat, universe = matched
     not_answered = (
         float(sum(totals.get(c, 0) for c in variant["not_answered"])) if spec["voluntary"] else None
     )
@@ -155,17 +160,90 @@ def census_profile(
     if caveat:
         caveats.append(caveat)
     caveats.extend(area_caveats(store.areas, areas))
-    base = f"{variant['universe']} (Census 2021, {short_table(variant['ons_table'])})"
+    base = f"{universe} (Census 2021, {short_table(variant['ons_table'])})"
     return CensusProfile(
         name=characteristic,
         base=f"{base}; {note}." if note else f"{base}.",
-        universe=variant["universe"],
+        universe=universe,
         table=variant["ons_table"],
         categories=categories,
         not_answered=not_answered,
         caveats=tuple(unique(caveats)),
         unit=variant["unit"],
     )
+
+
+def _age_matched(
+    store: DataStore,
+    codes: Sequence[str],
+    spec: dict[str, Any],
+    variant: dict[str, Any],
+    categories: dict[str, float],
+    eligible: AgeRange | None,
+) -> tuple[dict[str, float], str, str, str] | None:
+    """Detailed categories fitted to an age-matched margin, with the base's note, caveat
+    and universe.
+
+    Where the catalogue names an ``age_matching`` margin (ethnic group: the 5
+    high-level groups for residents aged 16+) and the table used stands in for
+    younger ages, the categories are rescaled by iterative proportional fitting
+    (``reference.fitting``). None where no margin fits the areas and ages.
+    """
+    how = spec.get("age_matching")
+    if how is None or eligible is None or eligible.is_all_ages:
+        return None
+    if variant["table"] not in how["tables"] or variant["min_age"] is None:
+        return None
+    if variant["min_age"] >= eligible.low:
+        return None
+    margin_spec = store.catalogue.get(how["margin"])
+    if margin_spec is None:
+        return None
+    wanted = set(codes)
+    margin_variant = next(
+        (
+            v
+            for v in margin_spec["variants"]
+            if v["min_age"] is not None
+            and variant["min_age"] < v["min_age"] <= eligible.low
+            and _covers(store, v, how["margin"], wanted)
+        ),
+        None,
+    )
+    if margin_variant is None:
+        return None
+    group_of = {
+        c: next((g for g in margin_variant["categories"] if c.startswith(g + ":")), "")
+        for c in categories
+    }
+    if not all(group_of.values()):
+        return None
+    margins = dict(
+        store.table(margin_variant["table"])
+        .lazy()
+        .filter(pl.col("characteristic") == how["margin"], pl.col("area_code").is_in(codes))
+        .group_by("category")
+        .agg(pl.col("count").sum())
+        .collect()
+        .iter_rows()
+    )
+    fitted = iterative_proportional_fit(
+        categories, group_of, {g: float(margins.get(g, 0)) for g in margin_variant["categories"]}
+    )
+    min_age = int(margin_variant["min_age"])
+    table = short_table(margin_variant["ons_table"])
+    note = (
+        f"all-ages detailed categories fitted by iterative proportional fitting to the 5 "
+        f"high-level groups for residents aged {min_age}+ ({table})"
+    )
+    caveat = ""
+    if min_age != eligible.low or eligible.high is not None:
+        note += f", which stand in for the eligible ages {eligible.label}"
+        caveat = (
+            f"{spec['label']}: the age-matched figures are for residents aged {min_age}+, "
+            f"and stand in for the eligible ages {eligible.label}."
+        )
+    return fitted, note, caveat, str(margin_variant["universe"])
 
 
 def census_categories(

@@ -83,6 +83,19 @@ def catalogue() -> dict[str, Any]:
             "label": "Ethnic group",
             "voluntary": False,
             "caveats": [],
+            # Issue 12: detailed categories fitted to an age-matched margin where one exists.
+            "age_matching": {
+                "method": "iterative proportional fitting",
+                "margin": "ethnic_group_broad",
+                "tables": ["ts021_ethnic_group"],
+                "note": (
+                    "For eligible ages from 16, the 19 categories (all usual residents, TS021) "
+                    "are rescaled by iterative proportional fitting so that each of the 5 "
+                    "high-level groups adds up to its total for residents aged 16+ (ONS custom "
+                    "dataset); the groups nest, so one pass fits exactly. Done when the audit "
+                    "runs, from these committed tables."
+                ),
+            },
             "variants": [
                 variant("ts021_ethnic_group", "All usual residents", 0, "TS021", ETHNIC_GROUP),
                 variant(

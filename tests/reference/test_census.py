@@ -427,10 +427,19 @@ def test_eligible_18_plus_uses_the_16_plus_table_with_a_caveat() -> None:
 
 
 def test_eligible_age_without_a_16_plus_table_uses_all_ages_with_a_caveat() -> None:
-    profile = census.census_profile(one("Lambeth"), "ethnic_group", census.parse_age_range("16+"))
-    assert profile.universe == "All usual residents"
+    profile = census.census_profile(
+        one("Lambeth"), "english_proficiency", census.parse_age_range("16+")
+    )
+    assert profile.universe == "Usual residents aged 3+"
     assert "16+" in profile.base
     assert any("16+" in c for c in profile.caveats)
+
+
+def test_detailed_ethnic_groups_are_fitted_to_the_16_plus_margin() -> None:
+    """Issue 12: no longer all-ages shares standing in (tests/reference/test_age_matched.py)."""
+    profile = census.census_profile(one("Lambeth"), "ethnic_group", census.parse_age_range("16+"))
+    assert profile.universe == "Usual residents aged 16+"
+    assert "iterative proportional fitting" in profile.base
 
 
 def test_households_ignore_eligible_age_with_a_caveat() -> None:
