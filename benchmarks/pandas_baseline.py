@@ -3,11 +3,13 @@
 Read the register with pandas (only the characteristic columns, as text), count
 each column's answers with ``value_counts``, and compute per group what the
 tool's JSON holds: Wilson interval (statsmodels ``proportion_confint``), ratio,
-exact two-sided binomial test (scipy ``binomtest``), Benjamini-Hochberg
-adjustment over every group (statsmodels ``multipletests``), status and
-shortfall; per characteristic, Pearson's chi-square (scipy ``chisquare``) and
-Duncan's dissimilarity index. The population is the ``characteristic,category,count``
-file ``generate.py`` writes, which holds exactly the figures the audit uses.
+equal-tailed exact binomial test (scipy's binomial tails) and R's ``binom.test``
+(scipy ``binomtest``), Benjamini-Hochberg adjustment over the family of groups
+that can get a verdict, a two-category question once (statsmodels
+``multipletests``), status and shortfall; per characteristic, Pearson's
+chi-square (scipy ``chisquare``) and Duncan's dissimilarity index. The population
+is the ``characteristic,category,count`` file ``generate.py`` writes, which holds
+exactly the figures the audit uses.
 
 It is written the straightforward way, not tuned; it is still a fair user: it
 reads only the columns it needs and reads them as text.
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from scipy.stats import binomtest, chisquare
+from scipy.stats import binom, binomtest, chisquare
 from spec import DECLINED, HEADERS
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
@@ -70,6 +72,10 @@ def audit(register: Path, reference: Path) -> dict[str, Any]:
                 "expected_count": (n * pop_share).values,
                 "ratio": (observed / n / pop_share).values,
                 "p_value": [
+                    min(1.0, 2 * min(binom.cdf(int(k), n, float(p)), binom.sf(int(k) - 1, n, p)))
+                    for k, p in zip(observed, pop_share, strict=True)
+                ],
+                "p_value_binom_test": [
                     binomtest(int(k), n, float(p)).pvalue
                     for k, p in zip(observed, pop_share, strict=True)
                 ],
@@ -93,24 +99,48 @@ def audit(register: Path, reference: Path) -> dict[str, Any]:
                 "groups": groups,
             }
         )
-    all_p = pd.concat([c["groups"]["p_value"] for c in characteristics])
-    adjusted = multipletests(all_p, alpha=ALPHA, method="fdr_bh")[1]
-    offset = 0
-    for item in characteristics:
+    # The family: groups that can get a verdict; a two-category question counts once.
+    members: list[tuple[int, int]] = []
+    twins: dict[tuple[int, int], tuple[int, int]] = {}
+    for i, item in enumerate(characteristics):
         groups = item["groups"]
-        groups["p_value_adjusted"] = adjusted[offset : offset + len(groups)]
-        offset += len(groups)
+        judged = [j for j, e in enumerate(groups["expected_count"]) if e >= MIN_EXPECTED and e > 0]
+        tested = [j for j, s in enumerate(groups["population_share"]) if s > 0]
+        if len(tested) == 2 and judged == tested:
+            members.append((i, judged[0]))
+            twins[i, judged[1]] = (i, judged[0])
+        else:
+            members.extend((i, j) for j in judged)
+    family = [characteristics[i]["groups"]["p_value"].iloc[j] for i, j in members]
+    adjusted = dict(
+        zip(members, multipletests(family, alpha=ALPHA, method="fdr_bh")[1], strict=True)
+        if family
+        else []
+    )
+    for i, item in enumerate(characteristics):
+        groups = item["groups"]
+        groups["p_value_adjusted"] = [
+            float(adjusted[twins.get((i, j), (i, j))])
+            if twins.get((i, j), (i, j)) in adjusted
+            else None
+            for j in range(len(groups))
+        ]
+        for j, twin in ((j, twins[i, j]) for j in range(len(groups)) if (i, j) in twins):
+            groups.loc[j, "p_value"] = groups["p_value"].iloc[twin[1]]
         groups["status"] = [status(row) for row in groups.itertuples()]
         groups["shortfall"] = [
             shortfall(row.count, item["n_known"], row.population_share)
             for row in groups.itertuples()
         ]
-        item["groups"] = groups.to_dict(orient="records")
+        item["groups"] = [
+            {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in record.items()}
+            for record in groups.to_dict(orient="records")
+        ]
     return {"n_participants": len(df), "characteristics": characteristics}
 
 
 def status(row: Any) -> str:
-    if row.expected_count < MIN_EXPECTED:
+    if row.expected_count < MIN_EXPECTED or row.p_value_adjusted is None:
         return "insufficient_data"
     firm = row.p_value_adjusted < ALPHA
     if row.ratio < UNDER:

@@ -164,8 +164,16 @@ def family_level(adjusted: Sequence[float], config: AuditConfig) -> float:
     return alpha / max(m - rejected, 1)
 
 
-def judge(questions: Sequence[Question], config: AuditConfig) -> list[list[Verdict]]:
-    """The verdict of every group of every question, with one family (module docstring)."""
+def judge(
+    questions: Sequence[Question], config: AuditConfig, *, intervals: bool = True
+) -> list[list[Verdict]]:
+    """The verdict of every group of every question, with one family (module docstring).
+
+    With ``intervals=False`` no interval is computed (the verdicts carry None):
+    a firm status then comes from ``p_value_adjusted < alpha``, which is the same
+    rule, since a member's interval at the family's level excludes 1 exactly when
+    its adjusted p-value is below alpha. For judging stored events in bulk.
+    """
     secondary = secondary_views([q.name for q in questions])
     members: list[tuple[int, int]] = []
     twin: dict[tuple[int, int], tuple[int, int]] = {}
@@ -204,7 +212,7 @@ def judge(questions: Sequence[Question], config: AuditConfig) -> list[list[Verdi
                 row.append(Verdict(Status.INSUFFICIENT_DATA, None, None, None, None, None, False))
                 continue
             if key not in p_values:
-                low, high = evidence.ratio_interval(1 - config.alpha)
+                low, high = evidence.ratio_interval(1 - config.alpha) if intervals else (None, None)
                 row.append(
                     Verdict(
                         Status.INSUFFICIENT_DATA,
@@ -225,10 +233,18 @@ def judge(questions: Sequence[Question], config: AuditConfig) -> list[list[Verdi
             else:
                 # A broader view: judged at the level the family reached.
                 p_adjusted = min(1.0, p_value * config.alpha / alpha_family)
-            low, high = evidence.ratio_interval(level)
+            if intervals:
+                low, high = evidence.ratio_interval(level)
+                status = status_from_interval(evidence.ratio, low, high, config)
+            else:
+                low = high = None
+                firm = p_adjusted < config.alpha
+                status = status_from_interval(
+                    evidence.ratio, 1.5 if firm else 0.0, 0.5 if firm else 2.0, config
+                )
             row.append(
                 Verdict(
-                    status_from_interval(evidence.ratio, low, high, config),
+                    status,
                     p_value,
                     p_adjusted,
                     low,

@@ -347,6 +347,9 @@ def reevaluate(event: StoredEvent, config: AuditConfig) -> StoredEvent:
         )
         for c in event.characteristics
     ]
+    if _judged_alike(event, config):
+        # Stored by this method with these settings: judging again would give the same.
+        return replace(event, characteristics=tuple(characteristics))
     verdicts = judge(
         [
             Question(
@@ -361,6 +364,7 @@ def reevaluate(event: StoredEvent, config: AuditConfig) -> StoredEvent:
             for c in characteristics
         ],
         config,
+        intervals=False,
     )
     return replace(
         event,
@@ -384,6 +388,15 @@ def reevaluate(event: StoredEvent, config: AuditConfig) -> StoredEvent:
             for c, row in zip(characteristics, verdicts, strict=True)
         ),
     )
+
+
+def _judged_alike(event: StoredEvent, config: AuditConfig) -> bool:
+    """Whether the stored statuses came from this method with these settings."""
+    settings = event.settings
+    if str(settings.get("method_version")) != METHOD_VERSION:
+        return False
+    current = config.to_dict()
+    return all(settings.get(key) == value for key, value in current.items())
 
 
 def stored_config(event: StoredEvent) -> AuditConfig:

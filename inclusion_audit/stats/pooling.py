@@ -109,10 +109,26 @@ def _binomial_block(n: int, p: float) -> tuple[int, np.ndarray]:
     return low, np.exp(log_pmf)
 
 
+def collapse(ns: Sequence[int], shares: Sequence[float]) -> tuple[list[int], list[float]]:
+    """Events with the same share as one: ``Σ Binomial(n_e, p) = Binomial(Σ n_e, p)`` exactly.
+
+    Events in one area with the same eligible ages share every population
+    share, so a review of a year of weekly events is one binomial per share.
+
+    >>> collapse([10, 20, 5], [0.2, 0.3, 0.2])
+    ([15, 20], [0.2, 0.3])
+    """
+    totals: dict[float, int] = {}
+    for n, s in zip(ns, shares, strict=True):
+        totals[s] = totals.get(s, 0) + n
+    return list(totals.values()), list(totals)
+
+
 def pooled_tails(
     observed: int, ns: Sequence[int], shares: Sequence[float], ratio: float
 ) -> tuple[float, float]:
     """``(P(S ≤ O), P(S ≥ O))`` when every event's share is ``ratio × π_e``."""
+    ns, shares = collapse(ns, shares)
     ps = [min(1.0, ratio * s) for s in shares]
     if len(ns) == 1:
         return binomial_cdf(observed, ns[0], ps[0]), binomial_sf(observed - 1, ns[0], ps[0])
@@ -129,6 +145,7 @@ def pooled_tails(
 
 def pooled_test(observed: int, ns: Sequence[int], shares: Sequence[float]) -> float:
     """Equal-tailed exact test of a pooled ratio of 1 (see the module docstring)."""
+    ns, shares = collapse(ns, shares)
     if len(ns) == 1:
         return binomial_test_central(observed, ns[0], shares[0])
     below, above = pooled_tails(observed, ns, shares, 1.0)
@@ -148,6 +165,7 @@ def pooled_interval(
     normal deviate is ``√φ`` times larger (``discounted_confidence``), so the
     interval widens by about ``√φ`` and agrees with ``discounted_p``.
     """
+    ns, shares = collapse(ns, shares)
     if len(ns) == 1 and phi <= 1:
         low, high = clopper_pearson_interval(observed, ns[0], confidence)
         return low / shares[0], high / shares[0]
