@@ -26,6 +26,7 @@ from inclusion_audit.findings.quotas import check_quotas, unplaced_quota_answers
 from inclusion_audit.findings.verdicts import (
     BinomialEvidence,
     Question,
+    Verdict,
     judge,
     robust_to_unknown,
 )
@@ -412,21 +413,7 @@ def _audit(
         _draft_characteristic(assignment, profile, harmonised, config)
         for assignment, profile, harmonised in prepared.characteristics
     ]
-    verdicts = judge(
-        [
-            Question(
-                draft["name"],
-                [
-                    BinomialEvidence(group["count"], draft["n_known"], group["population_share"])
-                    if group["ratio"] is not None
-                    else None
-                    for group in draft["groups"]
-                ],
-            )
-            for draft in drafts
-        ],
-        config,
-    )
+    verdicts = _judge_drafts(drafts, config)
     characteristics = []
     for draft, row in zip(drafts, verdicts, strict=True):
         groups = []
@@ -437,23 +424,7 @@ def _audit(
             )
             if note:
                 group["note"] = note
-            group.update(
-                status=status,
-                p_value=verdict.p_value,
-                p_value_adjusted=verdict.p_value_adjusted,
-                ratio_ci_low=verdict.ratio_ci_low,
-                ratio_ci_high=verdict.ratio_ci_high,
-                ratio_ci_level=verdict.ratio_ci_level,
-                in_family=verdict.in_family,
-                robust_to_unknown=robust_to_unknown(
-                    status,
-                    group["population_share"],
-                    group["share_if_unknown_in_group"],
-                    group["share_if_unknown_not_in_group"],
-                    config,
-                ),
-            )
-            groups.append(GroupResult(**group))
+            groups.append(_group_result(group, verdict, status, config))
         characteristics.append(CharacteristicResult(**draft, groups=tuple(groups)))
 
     not_audited = list(prepared.not_audited)
@@ -627,32 +598,27 @@ def _places(
             profile.name, column, profile.name, False, None, "the register's postcode column"
         )
         drafts.append(_draft_characteristic(assignment, profile, harmonised, config))
-    adjusted = iter(
-        stats.adjust_p_values(
-            [group["p_value"] for draft in drafts for group in draft["groups"]],
-            config.correction,
-        )
-    )
+    verdicts = _judge_drafts(drafts, config)
     characteristics = []
     nobody_came: list[str] = []
     cannot_tell = sorted(place.gap_wards)
-    for draft in drafts:
+    for draft, row in zip(drafts, verdicts, strict=True):
         groups = []
         draft.pop("broad_answers", None)  # a postcode names no broader group
-        for group in draft.pop("groups"):
-            p_adjusted = next(adjusted)
-            status = classify(group["ratio"], p_adjusted, group["expected_count"], config)
+        for group, verdict in zip(draft.pop("groups"), row, strict=True):
+            status = verdict.status
             if draft["name"] == geography.WARD:
                 if group["category"] in place.gap_wards:
                     status = Status.INSUFFICIENT_DATA
                     group["shortfall"] = 0
+                    group["shortfall_parity"] = 0
                     group["note"] = (
                         "Cannot tell: some of this ward's postcodes are missing from the "
                         "postcode lookup (its known central-London gap)."
                     )
                 elif group["count"] == 0 and group["expected_count"] >= config.min_expected:
                     nobody_came.append(group["category"])
-            groups.append(GroupResult(**group, p_value_adjusted=p_adjusted, status=status))
+            groups.append(_group_result(group, verdict, status, config))
         characteristics.append(CharacteristicResult(**draft, groups=tuple(groups)))
     rows = (
         rows_with(table, column, list(counts.unfound), POSTCODE_ROWS_SHOWN)
@@ -1002,6 +968,48 @@ def _broad_answers_guard(
 
 
 _JUDGED = (Status.UNDER, Status.POSSIBLE_UNDER, Status.OVER, Status.POSSIBLE_OVER)
+
+
+def _judge_drafts(drafts: Sequence[dict[str, Any]], config: AuditConfig) -> list[list[Verdict]]:
+    """The verdicts of the drafted characteristics, as one correction family."""
+    return judge(
+        [
+            Question(
+                draft["name"],
+                [
+                    BinomialEvidence(group["count"], draft["n_known"], group["population_share"])
+                    if group["ratio"] is not None
+                    else None
+                    for group in draft["groups"]
+                ],
+            )
+            for draft in drafts
+        ],
+        config,
+    )
+
+
+def _group_result(
+    group: dict[str, Any], verdict: Verdict, status: Status, config: AuditConfig
+) -> GroupResult:
+    """A drafted group with its verdict; ``status`` may be the verdict's or a guard's."""
+    return GroupResult(
+        **group,
+        status=status,
+        p_value=verdict.p_value,
+        p_value_adjusted=verdict.p_value_adjusted,
+        ratio_ci_low=verdict.ratio_ci_low,
+        ratio_ci_high=verdict.ratio_ci_high,
+        ratio_ci_level=verdict.ratio_ci_level,
+        in_family=verdict.in_family,
+        robust_to_unknown=robust_to_unknown(
+            status,
+            group["population_share"],
+            group["share_if_unknown_in_group"],
+            group["share_if_unknown_not_in_group"],
+            config,
+        ),
+    )
 
 
 def _draft_group(
