@@ -25,11 +25,14 @@ from dataclasses import replace
 
 import polars as pl
 
-from inclusion_audit import stats
-from inclusion_audit.audit import _draft_characteristic, prepare_register
+from inclusion_audit.audit import (
+    _draft_characteristic,
+    _group_result,
+    _judge_drafts,
+    prepare_register,
+)
 from inclusion_audit.config import AuditConfig
 from inclusion_audit.errors import InputError
-from inclusion_audit.findings.classify import classify
 from inclusion_audit.ingest.harmonise import ColumnAssignment, HarmonisedColumn
 from inclusion_audit.ingest.mapping import UserMapping
 from inclusion_audit.ingest.readers import Table, collect
@@ -41,7 +44,7 @@ from inclusion_audit.reference.profiles import (
     ReferenceCharacteristic,
     ReferenceSource,
 )
-from inclusion_audit.result import AuditResult, CharacteristicResult, GroupResult, NotAudited
+from inclusion_audit.result import AuditResult, CharacteristicResult, NotAudited
 from inclusion_audit.vocab.folding import column_key, normalise
 
 JOINT = "×"
@@ -149,21 +152,15 @@ def add_intersections(
             f"the cross of {a_first.column!r} and {a_second.column!r}",
         )
         drafts.append(_draft_characteristic(assignment, joint, harmonised, config))
-    adjusted = iter(
-        stats.adjust_p_values(
-            [g["p_value"] for d in drafts for g in d["groups"]], config.correction
-        )
-    )
+    verdicts = _judge_drafts(drafts, config)
     cells = []
-    for draft in drafts:
+    for draft, row in zip(drafts, verdicts, strict=True):
         draft.pop("broad_answers", None)
         groups = []
-        for group in draft.pop("groups"):
-            p_adjusted = next(adjusted)
-            status = classify(group["ratio"], p_adjusted, group["expected_count"], config)
-            if status == "insufficient_data" and not group.get("note"):
+        for group, verdict in zip(draft.pop("groups"), row, strict=True):
+            if verdict.status == "insufficient_data" and not group.get("note"):
                 group = {**group, "note": TOO_FEW}
-            groups.append(GroupResult(**group, p_value_adjusted=p_adjusted, status=status))
+            groups.append(_group_result(group, verdict, verdict.status, config))
         cells.append(CharacteristicResult(**draft, groups=tuple(groups)))
     return replace(
         result,

@@ -290,7 +290,7 @@ def audit(
 
         names = tuple(n.strip() for item in weight_by for n in item.split(",") if n.strip())
         _, weighted = weighted_results(
-            table, reference, WeightSettings(names), questions, mapping, day, confidence
+            table, reference, WeightSettings(names), questions, mapping, day, config.confidence
         )
         result = replace(result, weighted_results=weighted)
     if pairs:
