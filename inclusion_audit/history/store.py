@@ -400,8 +400,8 @@ class Store:
             event = self._summary(existing)
             raise DuplicateEventError(
                 f"{source} is already in {self.path.name} as event {event.id} "
-                f"({event.name!r}, {event.date.isoformat()}). Leave it out, or add --replace "
-                "to store this one in its place."
+                f"({event.name!r}, {event.date.isoformat()}, added {event.added_at}). Leave "
+                "it out, or add --replace to store this one in its place."
             )
         return existing
 

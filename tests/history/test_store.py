@@ -147,7 +147,10 @@ def test_the_same_register_or_result_is_refused_unless_replaced(
     with open_store(tmp_path / "h.sqlite", create=True) as store:
         fingerprint = store.fingerprint(identifying_register)
         first = store.add(result, name="Forum", date=DAY, register_fingerprint=fingerprint)
-        with pytest.raises(DuplicateEventError, match=r"already in h\.sqlite as event 1"):
+        with pytest.raises(
+            DuplicateEventError,
+            match=r"already in h\.sqlite as event 1 \('Forum', 2026-07-14, added 20",
+        ):
             store.add(result.to_dict(), name="Again", date=DAY)
         with pytest.raises(DuplicateEventError):
             # Another audit of the same file (here: different settings) is the same register.
