@@ -18,7 +18,12 @@ from inclusion_audit import __version__, stats
 from inclusion_audit.action.barriers import analyse_barriers
 from inclusion_audit.action.conditions import area_shares
 from inclusion_audit.action.event import EventDetails
-from inclusion_audit.action.recommendations import Partner, recommend, what_worked
+from inclusion_audit.action.recommendations import (
+    Partner,
+    already_offered,
+    recommend,
+    what_worked,
+)
 from inclusion_audit.action.reported import count_reported_barriers, reported_barrier_columns
 from inclusion_audit.config import DEFAULT_THRESHOLD, AuditConfig
 from inclusion_audit.errors import RegisterError
@@ -494,7 +499,10 @@ def run_audit(
     )
     findings = analyse_barriers(people, event, reported, shares, suppress_below=suppress_below)
     hidden = disclosure.hidden_groups(result, suppress_below)
-    recommendations = recommend(people, findings, partners, hidden=hidden)
+    shown = disclosure.shown_statuses(result, suppress_below)
+    recommendations = recommend(
+        people, findings, partners, event=event, hidden=hidden, shown=shown, area_shares=shares
+    )
     return replace(
         result,
         event=event.to_dict() if event is not None else None,
@@ -504,6 +512,7 @@ def run_audit(
         ),
         recommendations=tuple(recommendations),
         what_worked=tuple(what_worked(people, event, hidden=hidden)),
+        already_offered=tuple(already_offered(people, findings, shown=shown)),
     )
 
 

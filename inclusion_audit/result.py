@@ -191,7 +191,12 @@ class BarrierResult:
 
 @dataclass(frozen=True)
 class RecommendationResult:
-    """One outreach action for one missed group; ``priority`` 1 comes first."""
+    """One outreach action, naming every missed group it serves; ``priority`` 1 comes first.
+
+    ``characteristic`` and ``category`` are its first group (kept for readers of
+    schema 1.0); ``groups`` are all the groups a shared report may name, and
+    ``withheld_groups`` those it serves whose status shared reports withhold.
+    """
 
     characteristic: str
     category: str
@@ -200,6 +205,20 @@ class RecommendationResult:
     evidence: str
     priority: int
     source: str
+    groups: tuple[tuple[str, str], ...] = ()
+    withheld_groups: tuple[tuple[str, str], ...] = ()
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class OfferedResult:
+    """A measure the event already took against a barrier, whose groups were still missed."""
+
+    barrier: str
+    title: str
+    offered: tuple[str, ...]
+    groups: tuple[tuple[str, str], ...]
+    text: str
 
 
 @dataclass(frozen=True)
@@ -329,6 +348,7 @@ class AuditResult:
     """With ``audit --question``: the questions' answers raw and re-weighted."""
     intersections: tuple[CharacteristicResult, ...] = ()
     """With ``audit --intersect``: the cells of each cross, as characteristics."""
+    already_offered: tuple[OfferedResult, ...] = ()
     schema_version: str = field(default=SCHEMA_VERSION)
     method_version: str = field(default=METHOD_VERSION)
 

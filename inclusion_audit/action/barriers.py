@@ -83,7 +83,14 @@ class BarrierFinding:
     (empty when only participants' reports raise it). ``reported`` is the exact
     number of participants who reported it (evidence text hides counts below
     the disclosure threshold). ``actions`` are the ids of the knowledge base's
-    actions for it that the event has not already taken, in order.
+    actions for it that the event has not already taken, in order. ``why`` is
+    never the research's general evidence when the event took measures against
+    the barrier and nothing else points to it: then it says what was done. ``offered``
+    says what the event already did against it (an action's ``offered`` text, or
+    a mitigation's ``helped``). ``rank_strength`` is ``strength`` computed only
+    from what a shared report publishes: participants' reports count only when
+    at least ``suppress_below`` participants made them, so ranking on it cannot
+    give a hidden count away.
     """
 
     barrier: str
@@ -95,6 +102,8 @@ class BarrierFinding:
     reported: int = 0
     why: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
+    offered: tuple[str, ...] = ()
+    rank_strength: float = 0.0
 
 
 def analyse_barriers(
@@ -133,7 +142,7 @@ def analyse_barriers(
     for order, barrier in enumerate(knowledge.barriers):
         if barrier.applies is not None and evaluate(barrier.applies, context).value is False:
             continue
-        groups = [(c, g) for c, g in missed if barrier.group_weight(c.name, g.category) is not None]
+        groups = [(c, g) for c, g in missed if barrier.explains_missing(c.name, g.category)]
         counts = _reported_counts(barrier, reported, knowledge)
         total_reported = sum(n for _, n in counts)
         if not groups and not total_reported:
@@ -189,12 +198,15 @@ def _finding(
         f"{_people(n, suppress_below)} named {label} among their barriers" for label, n in counts
     ]
     total = sum(n for _, n in counts)
+    reported_points = 0.0
     if result.n_participants:
-        points += min(_REPORTED_CAP, _REPORTED_SCALE * total / result.n_participants)
+        reported_points = min(_REPORTED_CAP, _REPORTED_SCALE * total / result.n_participants)
+    points += reported_points
     named_under = sum(
         1 for c, g in groups if g.status is Status.UNDER and barrier.names_group(c.name, g.category)
     )
-    points += min(_BREADTH_CAP, _BREADTH_POINTS * max(0, named_under - 1))
+    breadth_points = min(_BREADTH_CAP, _BREADTH_POINTS * max(0, named_under - 1))
+    points += breadth_points
     against = []
     for clause in barrier.mitigations:
         if evaluate(clause.when, context).value:
@@ -204,9 +216,25 @@ def _finding(
     missing = unique(unknown)
     verb = "is" if len(missing) == 1 else "are"
     not_known = [f"{join_words(missing)} {verb} {NOT_KNOWN}"] if missing else []
-    actions = tuple(
-        a.id for a in barrier.actions if a.done_if is None or not evaluate(a.done_if, context).value
+    done = [a for a in barrier.actions if a.done_if and evaluate(a.done_if, context).value]
+    # What the event did against it: the actions' own words where they have them,
+    # else the measures (mitigations) that held, as the evidence list says them.
+    offered = unique(a.offered.format_map(words) for a in done if a.offered) or unique(
+        _say(clause, context, words)
+        for clause in barrier.mitigations
+        if evaluate(clause.when, context).value
     )
+    actions = tuple(a.id for a in barrier.actions if a not in done)
+    # Measures taken and nothing pointing to the barrier: quoting the research
+    # ("daytime meetings exclude people who work") would contradict the event
+    # (a Saturday evening); say what was done instead.
+    why = tuple(likely + reports) or (tuple(against) if against else (known_evidence,))
+    # The breadth term counts groups whose status is exactly "under", which a shared
+    # report may not show (a hidden group shows "under, very few took part" whatever
+    # its exact status); recommendations weigh breadth from published statuses instead.
+    public_points = points - reported_points - breadth_points
+    if total >= suppress_below or suppress_below <= 1:
+        public_points += reported_points
     return BarrierFinding(
         barrier=barrier.id,
         title=barrier.title,
@@ -215,8 +243,10 @@ def _finding(
         strength=round(max(_FLOOR, points), 3),
         source=knowledge.citations(barrier.sources),
         reported=total,
-        why=tuple(likely + reports) or (known_evidence,),
+        why=why,
         actions=actions,
+        offered=tuple(offered),
+        rank_strength=round(max(_FLOOR, public_points), 3),
     )
 
 

@@ -172,6 +172,14 @@ class Action:
     text: str
     sources: tuple[str, ...]
     done_if: Condition | None = None
+    """The event already did this: it is not recommended again, but reported as offered."""
+    fits: Condition | None = None
+    """The events the action is for (civic lottery: processes that select members).
+
+    False leaves the action out; not known keeps it, ranked after actions that fit.
+    """
+    offered: str | None = None
+    """What to say when ``done_if`` holds ("interpreters ({interpreters}) were offered")."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,16 @@ class Barrier:
     mitigations: tuple[Clause, ...]
     reported_as: tuple[str, ...]
     actions: tuple[Action, ...]
+    evidence_over: tuple[GroupSpec, ...] = ()
+    """Groups the evidence says the barrier draws *in* (self-selection draws White British,
+    older and owner-occupier residents): its evidence supports their over-representation,
+    so the barrier is never given as a reason for such a group being missed."""
+
+    def explains_missing(self, characteristic: str, category: str) -> bool:
+        """Whether the barrier can explain this group being under-represented."""
+        if any(g.matches(characteristic, category) for g in self.evidence_over):
+            return False
+        return self.group_weight(characteristic, category) is not None
 
     def group_weight(self, characteristic: str, category: str) -> float | None:
         """How directly the research links this group (largest matching weight), or None."""
@@ -217,6 +235,35 @@ class Alias:
 
 
 @dataclass(frozen=True)
+class Route:
+    """An outreach route that reaches a group whatever the barrier (schools for under-18s).
+
+    Every characteristic the tool audits has at least one, each with its sources, so
+    that a missed group is offered a way to reach it that fits it, not only the
+    generic fallbacks.
+    """
+
+    id: str
+    groups: tuple[GroupSpec, ...]
+    action: Action
+    """What to do: the route's own, or the barrier action it ``uses``."""
+    uses: tuple[str, str] | None = None
+    """(barrier, action) when the route is an action a barrier already lists, so that the
+    recommendation is one entry whichever way a group reached it."""
+    fits: Condition | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The recommendation this route gives: the used action's key, else the route's own."""
+        return self.uses or ("route", self.id)
+
+    def weight(self, characteristic: str, category: str) -> float | None:
+        """How directly the route serves this group (largest matching weight), or None."""
+        weights = [g.weight for g in self.groups if g.matches(characteristic, category)]
+        return max(weights) if weights else None
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     """The parsed, checked ``barriers.yaml``."""
 
@@ -230,6 +277,7 @@ class KnowledgeBase:
     fallback: tuple[tuple[str, str], ...]
     answers: Mapping[str, str] = field(default_factory=dict)
     """Folded reported answer → controlled id (a barrier, an alias)."""
+    routes: tuple[Route, ...] = ()
 
     def barrier(self, barrier_id: str) -> Barrier:
         """The barrier with this id (KeyError when unknown)."""

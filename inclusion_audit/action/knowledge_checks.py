@@ -39,6 +39,7 @@ from inclusion_audit.action.knowledge import (
     KnowledgeBaseError,
     Not,
     OverRepresented,
+    Route,
     Source,
     fold_label,
     reported_key,
@@ -153,7 +154,7 @@ class KnowledgeParser:
             data,
             "top level",
             {"version", "sources", "barriers", "reported_aliases", "no_barrier_answers"},
-            {"fallback", "reported_questions", "free_text_questions"},
+            {"fallback", "reported_questions", "free_text_questions", "routes"},
         )
         if top["version"] != 1:
             raise self.fail("version", f"expected 1, found {top['version']!r}")
@@ -183,6 +184,12 @@ class KnowledgeParser:
                     )
                 answers[key] = owner
         fallback = self.fallback(top.get("fallback", []), barriers)
+        routes = tuple(
+            self.route(entry, f"routes[{i}]", barriers)
+            for i, entry in enumerate(_list(top.get("routes", [])))
+        )
+        if len({r.id for r in routes}) != len(routes):
+            raise self.fail("routes", "route ids must be unique")
         return KnowledgeBase(
             path=self.path,
             sources=sources,
@@ -199,6 +206,7 @@ class KnowledgeParser:
             ),
             fallback=fallback,
             answers=answers,
+            routes=routes,
         )
 
     def sources(self, value: Any) -> dict[str, Source]:
@@ -227,7 +235,7 @@ class KnowledgeParser:
             value,
             where,
             {"id", "row", "title", "evidence", "evidence_sources", "sources", "groups", "actions"},
-            {"applies", "likely", "mitigations", "reported_as", "reported_label"},
+            {"applies", "likely", "mitigations", "reported_as", "reported_label", "evidence_over"},
         )
         ident = self.ident(item["id"], f"{where}.id")
         where = f"{where} ({ident})"
@@ -275,6 +283,10 @@ class KnowledgeParser:
             ),
             reported_as=self.texts(item.get("reported_as", []), f"{where}.reported_as"),
             actions=actions,
+            evidence_over=tuple(
+                self.group(g, f"{where}.evidence_over[{i}]", allow_any=False)
+                for i, g in enumerate(_list(item.get("evidence_over", [])))
+            ),
         )
 
     def group(self, value: Any, where: str, *, allow_any: bool) -> GroupSpec:
@@ -336,7 +348,11 @@ class KnowledgeParser:
         )
 
     def action(self, value: Any, where: str) -> Action:
-        item = self.mapping(value, where, {"id", "label", "text", "sources"}, {"done_if"})
+        item = self.mapping(
+            value, where, {"id", "label", "text", "sources"}, {"done_if", "fits", "offered"}
+        )
+        if "offered" in item and "done_if" not in item:
+            raise self.fail(f"{where}.offered", "goes with done_if (what was offered)")
         return Action(
             id=self.ident(item["id"], f"{where}.id"),
             label=self.text(item["label"], f"{where}.label"),
@@ -345,6 +361,52 @@ class KnowledgeParser:
             done_if=self.condition(item["done_if"], f"{where}.done_if")
             if "done_if" in item
             else None,
+            fits=self.condition(item["fits"], f"{where}.fits") if "fits" in item else None,
+            offered=self.template(item["offered"], f"{where}.offered")
+            if "offered" in item
+            else None,
+        )
+
+    def route(self, value: Any, where: str, barriers: tuple[Barrier, ...]) -> Route:
+        item = self.mapping(
+            value, where, {"id", "groups"}, {"fits", "use", "label", "text", "sources"}
+        )
+        ident = self.ident(item["id"], f"{where}.id")
+        where = f"{where} ({ident})"
+        groups = tuple(
+            self.group(g, f"{where}.groups[{i}]", allow_any=False)
+            for i, g in enumerate(_list(item["groups"]))
+        )
+        if not groups:
+            raise self.fail(f"{where}.groups", "needs at least one group")
+        own = {"label", "text", "sources"} & set(item)
+        if ("use" in item) == bool(own):
+            raise self.fail(where, "give either use: {barrier, action} or label, text and sources")
+        uses: tuple[str, str] | None = None
+        if "use" in item:
+            ref = self.mapping(item["use"], f"{where}.use", {"barrier", "action"}, set())
+            barrier = next((b for b in barriers if b.id == ref["barrier"]), None)
+            found = None
+            if barrier is not None:
+                found = next((a for a in barrier.actions if a.id == ref["action"]), None)
+            if barrier is None or found is None:
+                raise self.fail(
+                    f"{where}.use", f"no action {ref['action']!r} of barrier {ref['barrier']!r}"
+                )
+            action, uses = found, (barrier.id, found.id)
+        else:
+            action = Action(
+                id=ident,
+                label=self.text(item.get("label"), f"{where}.label"),
+                text=self.text(item.get("text"), f"{where}.text"),
+                sources=self.source_refs(item.get("sources"), f"{where}.sources"),
+            )
+        return Route(
+            id=ident,
+            groups=groups,
+            action=action,
+            uses=uses,
+            fits=self.condition(item["fits"], f"{where}.fits") if "fits" in item else None,
         )
 
     def aliases(self, value: Any, barrier_ids: set[str]) -> tuple[Alias, ...]:

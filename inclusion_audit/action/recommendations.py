@@ -1,28 +1,18 @@
-"""Recommendations: what to do next for each missed group, ranked, each saying why.
+"""Recommendations: what to do next, one entry per action, ranked, each saying why.
 
 An officer reading an audit needs a short, defensible list: which action first,
-for whom, and on what evidence. Each recommendation joins one under-represented
-group to an action from the knowledge base for one of its likely barriers (see
-:mod:`inclusion_audit.action.barriers`), and its ``evidence`` says why in plain English:
+for whom, and on what evidence. Each recommendation is one action (from the
+knowledge base, a route that reaches a group, or a local partner) with every
+missed group it would serve, and its ``evidence`` says why in plain English:
 the event condition or participants' reports behind the barrier, and how far
-short the group fell.
+short the groups fell.
 
-Ranking, for a group g, a barrier finding f and its k-th action (k = 0, 1)::
-
-    score = f.strength × w(f, g) × (g.shortfall + 1) × (1 + g.population_share)
-            × s(g) × 0.5^k
-
-where w is how directly the knowledge base links the barrier to the group (1
-named, 0.75 a large part, 0.5 some or a proxy), s is 1 for ``under`` and 0.5
-for ``possible_under`` (too few people to be sure), the shortfall is in people
-and the population share is the share of the area the group makes up. Each
-group takes its three strongest barriers and up to two actions from each that
-the event has not already taken. The list is then ordered greedily by score,
-an action already ranked for another group counting ``1 / (1 + times ranked)``
-as much and a group already given n recommendations ``1 / (1 + n/2)`` as much,
-so that the first few recommendations cover different actions and groups
-rather than one action for every age band. Priorities run 1..n; ties keep the order of
-the result's characteristics and groups, so the output is deterministic.
+The event shapes the list: an action the event already took is never
+recommended again (it is reported under "already offered" when its groups were
+still missed), and an action that does not fit the event (a civic lottery for a
+drop-in) is left out. Ranking (:func:`recommend`) uses only what a shared report
+publishes, so the order is the same in the JSON and in every report and gives no
+hidden count away.
 """
 
 from __future__ import annotations
@@ -32,8 +22,8 @@ import difflib
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from inclusion_audit.action.barriers import BarrierFinding
@@ -42,6 +32,7 @@ from inclusion_audit.action.event import EventDetails
 from inclusion_audit.action.knowledge import (
     MISSED,
     REACHED,
+    Condition,
     KnowledgeBase,
     band_within,
     characteristic_family,
@@ -51,7 +42,13 @@ from inclusion_audit.action.wording import describe_group, join_words
 from inclusion_audit.errors import InputError
 from inclusion_audit.ingest.limits import too_large_to_read_whole
 from inclusion_audit.reference import census
-from inclusion_audit.result import AuditResult, CharacteristicResult, GroupResult, Status
+from inclusion_audit.result import (
+    AuditResult,
+    CharacteristicResult,
+    GroupResult,
+    OfferedResult,
+    Status,
+)
 from inclusion_audit.result import RecommendationResult as Recommendation
 from inclusion_audit.vocab.ages import parse_age_band
 from inclusion_audit.vocab.folding import column_key, normalise
@@ -63,6 +60,7 @@ __all__ = [
     "Partner",
     "PartnersFileError",
     "Recommendation",
+    "already_offered",
     "group_gap",
     "load_partners",
     "recommend",
@@ -74,7 +72,6 @@ LOCAL_PARTNER = "local_partner"
 MAX_BARRIERS_PER_GROUP = 3
 MAX_ACTIONS_PER_BARRIER = 2
 _LATER_ACTION = 0.5
-_STATUS_FACTOR = {Status.UNDER: 1.0, Status.POSSIBLE_UNDER: 0.5}
 _PARTNER_FACTOR = 0.9
 _FALLBACK_FACTOR = 0.5
 
@@ -115,17 +112,52 @@ def _covers(pair: tuple[str, str], characteristic: str, category: str) -> bool:
 # ---------------------------------------------------------------------------
 # Recommending
 
+_NAMED = ("under", "possible_under", "few_under")
+"""Statuses a shared report shows as missed: a group with one of them may be named."""
+_STATUS_WEIGHT = {"under": 1.0, "few_under": 0.75, "possible_under": 0.5}
+_ROUTE_STRENGTH = 2.5
+_UNKNOWN_FIT = 0.6
+_BREADTH = 0.1
+_GENERIC = 0.6
+
 
 @dataclass(frozen=True)
 class _Candidate:
-    characteristic: str
-    category: str
+    pair: tuple[str, str]
+    key: tuple[str, str]
     barrier: str
+    label: str
     action: str
-    evidence: str
+    reasons: tuple[str, ...]
+    gap: str
     source: str
     score: float
+    specific: bool = True
+    """The barrier or route names the group itself (not "every missed group")."""
+
+
+@dataclass
+class _Entry:
     key: tuple[str, str]
+    barrier: str
+    label: str
+    action: str
+    source: str
+    order: int
+    named: dict[tuple[str, str], float] = field(default_factory=dict)
+    specific: set[tuple[str, str]] = field(default_factory=set)
+    withheld: list[tuple[str, str]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """The best group's score, plus a tenth of each other group the action names itself."""
+        if not self.named:
+            return 0.0
+        best = max(self.named, key=lambda pair: self.named[pair])
+        others = sum(v for pair, v in self.named.items() if pair != best and pair in self.specific)
+        return self.named[best] + _BREADTH * others
 
 
 def recommend(
@@ -133,67 +165,163 @@ def recommend(
     barriers: Sequence[BarrierFinding],
     partners: Sequence[Partner] = (),
     *,
+    event: EventDetails | None = None,
     hidden: frozenset[tuple[str, str]] = frozenset(),
+    shown: Mapping[tuple[str, str], str] | None = None,
+    area_shares: Mapping[str, Mapping[str, float]] | None = None,
     knowledge: KnowledgeBase | None = None,
 ) -> list[Recommendation]:
-    """Ranked actions for every under or possibly under group (see the module docstring).
+    """One entry per action, naming every missed group it serves, most useful first.
 
-    Every group with status ``under`` gets at least one recommendation: when no
-    finding gives it an action, the knowledge base's fallback actions (targeted
-    outreach through trusted community organisations, booster invitations) with
-    their sources. Figures of the ``hidden`` groups (those disclosure control
-    withholds in the report: :func:`inclusion_audit.report.disclosure.hidden_groups`)
-    are left out of the text; the default hides nothing.
+    For every under or possibly under group: the actions of its three strongest
+    barriers that the event has not already taken (two each), the outreach routes
+    the knowledge base gives for it (schools and youth services for under-18s,
+    offline routes for older residents, …), local partners who serve it, and
+    when nothing else applies the fallback actions. An action whose ``fits``
+    condition is false for the event (a civic lottery for a drop-in) is left
+    out; one whose fit is not known is ranked lower. The same action for several
+    groups is one entry.
+
+    Ranking uses only figures a shared report publishes, so the order is the
+    same in the JSON and in every report and gives nothing away: per group, the
+    status the report shows (``shown``: under 1, "under, very few took part"
+    0.75, possibly under 0.5), a band of its ratio when its figures are shown
+    (below 0.5: 1.5; below the threshold: 1; else 0.75; 1 when withheld), the
+    barrier's strength from published evidence (``rank_strength``), how directly
+    the barrier or route names the group (0.6 for a barrier that speaks for every
+    missed group), and 0.5 for each later action of a barrier. An entry scores
+    its best group plus a tenth of each other group it names itself, and each
+    pick is damped by the picks already made for its barrier (see
+    :func:`_rank`). Groups
+    whose status a shared report withholds are never ranked on: they are listed
+    in ``withheld_groups`` (for the JSON), and entries that serve only them come
+    last. ``hidden`` groups' figures are left out of the text.
     """
     knowledge = knowledge or load_knowledge_base()
     census_words = "census share" if result.reference.startswith("Census") else "population share"
-    candidates: list[_Candidate] = []
+    threshold = float(result.settings.get("under_threshold", 0.8))
+    entries: dict[tuple[str, str], _Entry] = {}
     for characteristic, group in _missed(result):
         pair = (characteristic.name, group.category)
+        status = (shown or {}).get(pair, group.status.value)
         gap = group_gap(result, characteristic, group, hidden=pair in hidden, share=census_words)
-        impact = (group.shortfall + 1) * (1 + group.population_share) * _STATUS_FACTOR[group.status]
-        found = _for_group(pair, gap, impact, barriers, knowledge)
+        weight = _group_weight(group, status, pair in hidden, threshold)
+        found = _for_group(pair, gap, weight, barriers, event, result, area_shares, knowledge)
+        # A route guarantees a way to reach the group; it adds nothing where a barrier
+        # already gives the group that action (and so never outranks the evidence).
+        given = {c.key for c in found}
+        found += [
+            c
+            for c in _routes(pair, gap, weight, event, result, area_shares, knowledge)
+            if c.key not in given
+        ]
         if not found:
-            found = _fallback(pair, gap, impact, knowledge)
-        best = max((c.score for c in found), default=impact * _FALLBACK_FACTOR)
-        for partner in partners:
-            served = partner.serves_group(*pair)
-            if served is None:
-                continue
-            contact = f" ({partner.contact})" if partner.contact else ""
-            found.append(
-                _Candidate(
-                    *pair,
-                    barrier=LOCAL_PARTNER,
-                    action=f"Work with {partner.name}{contact}",
-                    evidence=f"local partner: {partner.name} works with "
-                    f"{describe_group(*served)}, and {gap}",
-                    source="local partners file; "
-                    + knowledge.citations(
-                        knowledge.barrier("distrust").action("trusted_intermediaries").sources
-                    ),
-                    score=best * _PARTNER_FACTOR,
-                    key=(LOCAL_PARTNER, partner.name),
-                )
+            found = _fallback(pair, gap, weight, knowledge)
+        best = max(c.score for c in found)
+        found += _partners(pair, gap, best, partners, knowledge)
+        for candidate in _best_per_key(found):
+            entry = entries.setdefault(
+                candidate.key,
+                _Entry(
+                    candidate.key,
+                    candidate.barrier,
+                    candidate.label,
+                    candidate.action,
+                    candidate.source,
+                    order=len(entries),
+                ),
             )
-        candidates.extend(found)
+            if status in _NAMED:
+                entry.named[pair] = max(entry.named.get(pair, 0.0), candidate.score)
+                if candidate.specific:
+                    entry.specific.add(pair)
+                entry.gaps.append(candidate.gap)
+                entry.reasons.extend(r for r in candidate.reasons if r not in entry.reasons)
+            elif pair not in entry.withheld:
+                entry.withheld.append(pair)
     return [
-        Recommendation(
-            c.characteristic, c.category, c.barrier, c.action, c.evidence, priority, c.source
-        )
-        for priority, c in enumerate(_rank(candidates), start=1)
+        _recommendation(entry, priority) for priority, entry in enumerate(_rank(entries), start=1)
     ]
+
+
+def _rank(entries: dict[tuple[str, str], _Entry]) -> list[_Entry]:
+    """Best first, each pick damped by the picks already made for the same barrier.
+
+    ``score / (1 + n)`` with n the entries of its barrier already ranked, so that
+    the first few are different kinds of action (interpreters, then timing, then
+    childcare) rather than every language action in a row. Entries that serve
+    only withheld groups come last, so the order of the rest is the one a shared
+    report shows.
+    """
+    waiting = [e for e in entries.values() if e.named]
+    ordered: list[_Entry] = []
+    per_barrier: Counter[str] = Counter()
+    while waiting:
+        best = max(waiting, key=lambda e: (e.score / (1 + per_barrier[e.barrier]), -e.order))
+        waiting.remove(best)
+        per_barrier[best.barrier] += 1
+        ordered.append(best)
+    return ordered + [e for e in entries.values() if not e.named]
+
+
+def _recommendation(entry: _Entry, priority: int) -> Recommendation:
+    groups = (*entry.named, *entry.withheld)
+    if entry.named:
+        gaps = entry.gaps[:4]
+        more = len(entry.gaps) - len(gaps)
+        if more:
+            gaps.append(f"{more} more group{'s' if more != 1 else ''} it serves")
+        evidence = _because(entry.label, entry.reasons[:3], join_words(gaps))
+    else:
+        evidence = f"{entry.label}: for groups whose figures are withheld in shared reports"
+    return Recommendation(
+        characteristic=groups[0][0],
+        category=groups[0][1],
+        barrier=entry.barrier,
+        action=entry.action,
+        evidence=evidence,
+        priority=priority,
+        source=entry.source,
+        groups=tuple(entry.named),
+        withheld_groups=tuple(entry.withheld),
+        label=entry.label,
+    )
 
 
 def _missed(result: AuditResult) -> list[tuple[CharacteristicResult, GroupResult]]:
     return [(c, g) for c in result.characteristics for g in c.groups if g.status in MISSED]
 
 
+def _group_weight(group: GroupResult, status: str, hidden: bool, threshold: float) -> float:
+    """A group's weight in the ranking, from published figures only (see :func:`recommend`)."""
+    weight = _STATUS_WEIGHT.get(status, _STATUS_WEIGHT["possible_under"])
+    if hidden or group.ratio is None or status not in ("under", "possible_under"):
+        return weight
+    band = 1.5 if group.ratio < 0.5 else 1.0 if group.ratio < threshold else 0.75
+    return weight * band
+
+
+def _fit(
+    condition: Condition | None,
+    event: EventDetails | None,
+    result: AuditResult,
+    area_shares: Mapping[str, Mapping[str, float]] | None,
+) -> float:
+    """1 when an action fits the event, ``_UNKNOWN_FIT`` when not known, 0 when it does not."""
+    if condition is None:
+        return 1.0
+    holds = condition_holds(condition, event, result, area_shares)
+    return 1.0 if holds else _UNKNOWN_FIT if holds is None else 0.0
+
+
 def _for_group(
     pair: tuple[str, str],
     gap: str,
-    impact: float,
+    weight: float,
     findings: Sequence[BarrierFinding],
+    event: EventDetails | None,
+    result: AuditResult,
+    area_shares: Mapping[str, Mapping[str, float]] | None,
     knowledge: KnowledgeBase,
 ) -> list[_Candidate]:
     ranked: list[tuple[float, int, BarrierFinding]] = []
@@ -201,29 +329,139 @@ def _for_group(
         if pair not in finding.groups or not finding.actions:
             continue
         try:
-            weight = knowledge.barrier(finding.barrier).group_weight(*pair) or 1.0
+            link = knowledge.barrier(finding.barrier).group_weight(*pair) or 1.0
         except KeyError:
             continue
-        ranked.append((finding.strength * weight, order, finding))
+        ranked.append((finding.rank_strength * link, order, finding))
     ranked.sort(key=lambda item: (-item[0], item[1]))
     found = []
     for strength, _, finding in ranked[:MAX_BARRIERS_PER_GROUP]:
         barrier = knowledge.barrier(finding.barrier)
-        reasons = list(finding.why[:2])
-        for index, action_id in enumerate(finding.actions[:MAX_ACTIONS_PER_BARRIER]):
-            action = barrier.action(action_id)
+        specific = barrier.names_group(*pair)
+        # A barrier that speaks for every missed group (self-selection) ranks after
+        # those that name this one: generic advice should not lead the list.
+        generic = 1.0 if specific else _GENERIC
+        actions = [barrier.action(a) for a in finding.actions]
+        fitting = [(a, f) for a in actions if (f := _fit(a.fits, event, result, area_shares))]
+        for index, (action, fit) in enumerate(fitting[:MAX_ACTIONS_PER_BARRIER]):
             found.append(
                 _Candidate(
-                    *pair,
-                    barrier=barrier.id,
-                    action=action.text,
-                    evidence=_because(action.label, reasons, gap),
-                    source=knowledge.citations(action.sources),
-                    score=strength * impact * _LATER_ACTION**index,
+                    pair,
                     key=(barrier.id, action.id),
+                    barrier=barrier.id,
+                    label=action.label,
+                    action=action.text,
+                    reasons=tuple(finding.why[:2]),
+                    gap=gap,
+                    source=knowledge.citations(action.sources),
+                    score=strength * weight * fit * _LATER_ACTION**index * generic,
+                    specific=specific,
                 )
             )
     return found
+
+
+def _routes(
+    pair: tuple[str, str],
+    gap: str,
+    weight: float,
+    event: EventDetails | None,
+    result: AuditResult,
+    area_shares: Mapping[str, Mapping[str, float]] | None,
+    knowledge: KnowledgeBase,
+) -> list[_Candidate]:
+    found = []
+    who = describe_group(*pair)
+    for route in knowledge.routes:
+        link = route.weight(*pair)
+        if link is None:
+            continue
+        action = route.action
+        if action.done_if is not None and condition_holds(action.done_if, event, result):
+            continue
+        fit = _fit(route.fits, event, result, area_shares) * _fit(
+            action.fits, event, result, area_shares
+        )
+        if not fit:
+            continue
+        found.append(
+            _Candidate(
+                pair,
+                key=route.key,
+                barrier=route.uses[0] if route.uses else "route",
+                label=action.label,
+                action=action.text,
+                reasons=(f"a route that reaches {who} where they already are",),
+                gap=gap,
+                source=knowledge.citations(action.sources),
+                score=_ROUTE_STRENGTH * link * weight * fit,
+            )
+        )
+    return found
+
+
+def _fallback(
+    pair: tuple[str, str], gap: str, weight: float, knowledge: KnowledgeBase
+) -> list[_Candidate]:
+    found = []
+    for index, (barrier_id, action_id) in enumerate(knowledge.fallback):
+        action = knowledge.barrier(barrier_id).action(action_id)
+        found.append(
+            _Candidate(
+                pair,
+                key=(barrier_id, action_id),
+                barrier=barrier_id,
+                label=action.label,
+                action=action.text,
+                reasons=("no specific barrier stands out for this group",),
+                gap=gap,
+                source=knowledge.citations(action.sources),
+                score=weight * _FALLBACK_FACTOR * _LATER_ACTION**index,
+                specific=False,
+            )
+        )
+    return found
+
+
+def _partners(
+    pair: tuple[str, str],
+    gap: str,
+    best: float,
+    partners: Sequence[Partner],
+    knowledge: KnowledgeBase,
+) -> list[_Candidate]:
+    found = []
+    source = "local partners file; " + knowledge.citations(
+        knowledge.barrier("distrust").action("trusted_intermediaries").sources
+    )
+    for partner in partners:
+        served = partner.serves_group(*pair)
+        if served is None:
+            continue
+        contact = f" ({partner.contact})" if partner.contact else ""
+        found.append(
+            _Candidate(
+                pair,
+                key=(LOCAL_PARTNER, partner.name),
+                barrier=LOCAL_PARTNER,
+                label=f"local partner {partner.name}",
+                action=f"Work with {partner.name}{contact}",
+                reasons=(f"{partner.name} works with {describe_group(*served)}",),
+                gap=gap,
+                source=source,
+                score=best * _PARTNER_FACTOR,
+            )
+        )
+    return found
+
+
+def _best_per_key(candidates: list[_Candidate]) -> list[_Candidate]:
+    """A group's candidates, one per action (its strongest reason), in first-seen order."""
+    best: dict[tuple[str, str], _Candidate] = {}
+    for candidate in candidates:
+        if candidate.key not in best or candidate.score > best[candidate.key].score:
+            best[candidate.key] = candidate
+    return list(best.values())
 
 
 def _because(label: str, reasons: Sequence[str], gap: str) -> str:
@@ -233,61 +471,44 @@ def _because(label: str, reasons: Sequence[str], gap: str) -> str:
     return f"{label}: {' and '.join([*reasons, gap])}"
 
 
-def _fallback(
-    pair: tuple[str, str], gap: str, impact: float, knowledge: KnowledgeBase
-) -> list[_Candidate]:
-    found = []
-    for index, (barrier_id, action_id) in enumerate(knowledge.fallback):
-        action = knowledge.barrier(barrier_id).action(action_id)
-        found.append(
-            _Candidate(
-                *pair,
-                barrier=barrier_id,
-                action=action.text,
-                evidence=f"{action.label}: no specific barrier stands out for this group, "
-                f"and {gap}",
-                source=knowledge.citations(action.sources),
-                score=impact * _FALLBACK_FACTOR * _LATER_ACTION**index,
-                key=(barrier_id, action_id),
-            )
-        )
-    return found
+def already_offered(
+    result: AuditResult,
+    findings: Sequence[BarrierFinding],
+    *,
+    shown: Mapping[tuple[str, str], str] | None = None,
+    knowledge: KnowledgeBase | None = None,
+) -> list[OfferedResult]:
+    """What the event already did against a barrier whose groups were still missed.
 
-
-def _rank(candidates: list[_Candidate]) -> list[_Candidate]:
-    """Greedy order across groups, keeping each group's own order by score.
-
-    Each group's recommendations queue strongest first. At each step the head of
-    every queue competes on its score, damped when its action was already ranked
-    for another group (``1 / (1 + times)``) and by the recommendations its group
-    already has (``1 / (1 + n/2)``), so the top of the list covers different
-    actions and groups while a group's first action stays its strongest.
+    "interpreters (Bengali) were offered, and Bangladeshi people were still
+    under-represented": the measure is evidence, never recommended again, and the
+    recommendations look at the barriers it does not address. Only groups the
+    barrier names itself, and whose missed status a shared report shows.
     """
-    queues: dict[tuple[str, str], list[tuple[int, _Candidate]]] = {}
-    for order, candidate in enumerate(candidates):
-        queues.setdefault((candidate.characteristic, candidate.category), []).append(
-            (order, candidate)
+    knowledge = knowledge or load_knowledge_base()
+    notes = []
+    for finding in findings:
+        if not finding.offered:
+            continue
+        try:
+            barrier = knowledge.barrier(finding.barrier)
+        except KeyError:
+            continue
+        groups = tuple(
+            pair
+            for pair in finding.groups
+            if barrier.names_group(*pair) and (shown is None or shown.get(pair, "under") in _NAMED)
         )
-    for queue in queues.values():
-        queue.sort(key=lambda item: (-item[1].score, item[0]))
-    actions: Counter[tuple[str, str]] = Counter()
-    taken: Counter[tuple[str, str]] = Counter()
-
-    def damped(group: tuple[str, str]) -> tuple[float, int]:
-        order, candidate = queues[group][0]
-        factor = (1 + actions[candidate.key]) * (1 + taken[group] / 2)
-        return candidate.score / factor, -order
-
-    ordered = []
-    while queues:
-        group = max(queues, key=damped)
-        _, best = queues[group].pop(0)
-        if not queues[group]:
-            del queues[group]
-        actions[best.key] += 1
-        taken[group] += 1
-        ordered.append(best)
-    return ordered
+        if not groups:
+            continue
+        who = join_words([describe_group(*pair) for pair in groups[:4]])
+        more = f" and {len(groups) - 4} more groups" if len(groups) > 4 else ""
+        text = (
+            f"{join_words(list(finding.offered))}, and yet {who}{more} were still "
+            "under-represented, so the actions suggested look beyond it"
+        )
+        notes.append(OfferedResult(finding.barrier, finding.title, finding.offered, groups, text))
+    return notes
 
 
 def group_gap(

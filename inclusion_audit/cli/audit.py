@@ -355,7 +355,11 @@ def _print_summary(result: AuditResult, written: list[Path]) -> None:
             f"Possibly under-represented: {len(possible)} more group(s); see the report.", err=True
         )
     for step in result.recommendations[:3]:
-        click.echo(f"Next step {step.priority}: {step.action} ({step.category})", err=True)
+        groups = "; ".join(category for _, category in step.groups[:3])
+        more = f" and {len(step.groups) - 3} more" if len(step.groups) > 3 else ""
+        click.echo(f"Next step {step.priority}: {step.action} (for {groups}{more})", err=True)
+    for note in result.already_offered[:2]:
+        click.echo(f"Already offered: {note.text[:1].upper()}{note.text[1:]}.", err=True)
     if not under and not possible:
         click.echo("No group is under-represented by the thresholds used.", err=True)
     for item in result.not_audited:

@@ -51,9 +51,18 @@ class ReportContext:
     )
     actions: list[dict[str, Any]] = field(
         metadata={
-            "help": "Outreach recommendations, best first (priority 1 first): the summary "
-            "shows the top three; empty when no group was missed."
+            "help": "Outreach recommendations, best first (priority 1 first), one per action "
+            "with `groups` (each [characteristic, category]) it serves: the summary shows the "
+            "top three; empty when no group was missed."
         }
+    )
+    event_summary: list[dict[str, str]] = field(
+        default_factory=list,
+        metadata={
+            "help": "The audited event for page 1, one `label` and `value` per line (date and "
+            "time, format and type, recruitment, venue access, support offered); what the "
+            'event file did not say reads "not known". Empty without an event file.'
+        },
     )
 
     deprived_fifth: dict[str, Any] | None = field(
@@ -116,6 +125,7 @@ def build_context(
         actions=sorted(shown.get("recommendations", []), key=lambda r: r["priority"]),
         deprived_fifth=_deprived_fifth(shown),
         wards=_wards(shown),
+        event_summary=event_summary(shown.get("event")),
     )
 
 
@@ -171,3 +181,105 @@ def _wards(shown: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(shown_rows, key=lambda r: (-r["reach"], r["ward"])) + sorted(
         hidden_rows, key=lambda r: r["ward"]
     )
+
+
+NOT_KNOWN = "not known"
+_FORMATS = {
+    "in_person": "in person",
+    "online": "online",
+    "hybrid": "hybrid (in person and online)",
+    "postal": "by post",
+    "phone": "by phone",
+}
+_RECRUITMENT = {
+    "open_invitation": "open invitation",
+    "targeted": "targeted outreach",
+    "civic_lottery": "civic lottery (random selection)",
+}
+
+
+def event_summary(event: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The event's details as four label and value lines, every unknown saying so.
+
+    >>> rows = event_summary({"date": "2025-03-08", "start_time": "18:00", "interpreters": [],
+    ...                       "venue": {"step_free": True, "hearing_loop": False}})
+    >>> rows[1]["value"]
+    'Saturday 8 March 2025, from 18:00'
+    >>> rows[2]["value"]
+    'step-free; not: hearing loop; not known: accessible toilet, on a public transport route'
+    """
+    if event is None:
+        return []
+    venue = event.get("venue") or {}
+    payment = event.get("payment") or {}
+    when = NOT_KNOWN
+    if event.get("date"):
+        day = dt.date.fromisoformat(str(event["date"]))
+        when = f"{day:%A} {day.day} {day:%B %Y}"
+        if event.get("start_time") and event.get("end_time"):
+            when += f", {event['start_time']} to {event['end_time']}"
+        elif event.get("start_time"):
+            when += f", from {event['start_time']}"
+    kind = [
+        str(event.get("event_type") or "").replace("_", " ") or "type not known",
+        _FORMATS.get(str(event.get("format")), "format not known"),
+        _RECRUITMENT.get(str(event.get("recruitment")), "recruitment not known"),
+    ]
+    title = f"{event['title']} ({', '.join(kind)})" if event.get("title") else ", ".join(kind)
+    access = {
+        "step-free": venue.get("step_free"),
+        "hearing loop": venue.get("hearing_loop"),
+        "accessible toilet": venue.get("accessible_toilet"),
+        "on a public transport route": venue.get("public_transport"),
+    }
+    kind_paid = payment.get("kind")
+    paid: bool | None = None if kind_paid is None else kind_paid != "none"
+    pay = "payment"
+    if kind_paid == "voucher":
+        pay = "vouchers"
+    elif kind_paid == "stipend":
+        amount = payment.get("amount")
+        pay = f"a stipend of £{amount:g} a day" if amount is not None else "a stipend"
+    interpreters, translated = event.get("interpreters"), event.get("translated_materials")
+    support = {
+        "crèche or childcare": event.get("childcare"),
+        "carers welcome": event.get("carers_welcome"),
+        _languages("interpreters", interpreters): None
+        if interpreters is None
+        else bool(interpreters),
+        _languages("translated materials", translated): None
+        if translated is None
+        else bool(translated),
+        "BSL": event.get("bsl"),
+        "Easy Read": event.get("easy_read"),
+        pay: paid,
+        "travel paid": event.get("travel_paid"),
+        "online option": event.get("online_option"),
+        "paper option": event.get("paper_option"),
+    }
+    rows = [
+        ("Event", title),
+        ("When", when),
+        ("Venue", _offered(access, "not")),
+        ("Support", _offered(support, "not offered")),
+    ]
+    return [{"label": label, "value": value} for label, value in rows]
+
+
+def _languages(what: str, value: object) -> str:
+    if isinstance(value, list) and value:
+        return f"{what} ({', '.join(str(v) for v in value)})"
+    return what
+
+
+def _offered(items: dict[str, object], no: str) -> str:
+    """ "a, b; not: c; not known: d" from yes, no and unknown values."""
+    yes = [name for name, value in items.items() if value is True]
+    not_ = [name for name, value in items.items() if value is False]
+    unknown = [name for name, value in items.items() if value is None]
+    parts = [", ".join(yes)] if yes else []
+    if not_:
+        parts.append(f"{no}: {', '.join(not_)}")
+    if unknown:
+        parts.append(f"{NOT_KNOWN}: {', '.join(unknown)}")
+    return "; ".join(parts)

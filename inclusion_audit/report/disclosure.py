@@ -199,6 +199,8 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
         )
     if shown.get("weighted_results"):
         shown["weighted_results"] = suppress_weighted_results(shown["weighted_results"], threshold)
+    if threshold > 1:
+        _withhold_recommendations(shown)
     return shown
 
 
@@ -227,6 +229,23 @@ def _suppress_geography(shown: dict[str, Any]) -> None:
     if any(c.get("n_known") is None for c in places):
         block["matched"] = None
         block["outside_area"] = None
+
+
+def _withhold_recommendations(shown: dict[str, Any]) -> None:
+    """Recommendations name only groups whose missed status the tables show.
+
+    Their order and wording were made from the published view already (see
+    :func:`shown_statuses`); what is left is to drop the groups whose status the
+    report withholds, and the entries that serve only those (they rank last, so
+    the order of the rest is the JSON's).
+    """
+    kept = []
+    for item in shown.get("recommendations", []):
+        item["withheld_groups"] = []
+        if item.get("groups", [(item.get("characteristic"), item.get("category"))]):
+            kept.append(item)
+    if "recommendations" in shown:
+        shown["recommendations"] = kept
 
 
 def _suppress_unplaced(characteristic: dict[str, Any], threshold: int) -> None:
@@ -589,3 +608,25 @@ def _withhold(group: dict[str, Any]) -> None:
     for key in _HIDDEN_WITH_COUNT:
         if key in group:
             group[key] = None
+
+
+def shown_statuses(result: AuditResult, suppress_below: int) -> dict[tuple[str, str], str]:
+    """(characteristic, category) → the status a shared report shows for each group.
+
+    A group whose figures are shown keeps its status; a hidden one shows what
+    :func:`suppress_small_counts` leaves (``few_under``, ``withheld`` or a status
+    that says nothing about its count). Recommendations rank and name groups by
+    this view only, so that their order and wording publish nothing the tables hide.
+    """
+    if suppress_below <= 1:
+        return {
+            (characteristic.name, group.category): group.status.value
+            for characteristic in result.characteristics
+            for group in characteristic.groups
+        }
+    shown = suppress_small_counts(result.to_dict(), suppress_below)
+    return {
+        (characteristic["name"], group["category"]): str(group["status"])
+        for characteristic in shown["characteristics"]
+        for group in characteristic["groups"]
+    }

@@ -36,6 +36,31 @@ FORMAT_CHOICES = {
 PAYMENT_CHOICES = {"none": "Nothing", "voucher": "A voucher", "stipend": "A payment"}
 
 
+EVENT_TYPE_CHOICES = {
+    "consultation": "Consultation meeting",
+    "citizens_assembly": "Citizens' assembly or panel",
+    "participatory_budgeting": "Participatory budgeting",
+    "neighbourhood_forum": "Neighbourhood forum",
+    "workshop": "Workshop",
+    "drop_in": "Drop-in",
+    "online_survey": "Online survey",
+}
+
+
+RECRUITMENT_CHOICES = {
+    "open_invitation": "Open invitation",
+    "targeted": "Targeted outreach",
+    "civic_lottery": "Civic lottery (random selection)",
+}
+
+
+LANGUAGE_FIELDS = {
+    "interpreters": "Interpreters were offered for",
+    "translated_materials": "Materials were translated into",
+}
+"""Answered with languages separated by commas, "none", or left blank for not known."""
+
+
 REPORT_CHOICES = {
     "html": "Web page",
     "pdf": "PDF",
@@ -65,7 +90,10 @@ class AuditForm:
             value = value.strip()
             if not value:
                 continue
-            if key in YES_NO_FIELDS:
+            if key in LANGUAGE_FIELDS:
+                languages = [part.strip() for part in value.split(",") if part.strip()]
+                data[key] = [] if [v.casefold() for v in languages] == ["none"] else languages
+            elif key in YES_NO_FIELDS:
                 if value == "unknown":
                     continue
                 flag = value == "yes"
@@ -80,7 +108,16 @@ class AuditForm:
         return data or None
 
 
-_EVENT_TEXT_FIELDS = ("date", "start_time", "end_time", "format", "payment")
+_EVENT_TEXT_FIELDS = (
+    "date",
+    "start_time",
+    "end_time",
+    "format",
+    "payment",
+    "event_type",
+    "recruitment",
+    *LANGUAGE_FIELDS,
+)
 
 
 def render_form(form: AuditForm, errors: list[str], max_upload_mb: int) -> str:
@@ -96,6 +133,9 @@ def render_form(form: AuditForm, errors: list[str], max_upload_mb: int) -> str:
         yes_no_fields=YES_NO_FIELDS,
         format_choices=FORMAT_CHOICES,
         payment_choices=PAYMENT_CHOICES,
+        event_type_choices=EVENT_TYPE_CHOICES,
+        recruitment_choices=RECRUITMENT_CHOICES,
+        language_fields=LANGUAGE_FIELDS,
         report_choices=REPORT_CHOICES,
         event_text_fields=_EVENT_TEXT_FIELDS,
         tool_version=__version__,

@@ -189,7 +189,8 @@ def test_summary_sections_and_empty_actions(example_result) -> None:
     soup = BeautifulSoup(render(example_result, "html").decode(), "html.parser")
     summary = soup.select_one("section.summary")
     headings = [h.get_text() for h in summary.find_all("h3")]
-    assert headings[:3] == [
+    assert headings[:4] == [
+        "The event audited",
         "Who was missed",
         "What to do next",
         "Overall similarity and completeness",
@@ -291,7 +292,7 @@ def test_recommendations_reach_the_summary_and_their_section(example_register) -
     event = load_event(Path(__file__).parents[1] / "fixtures" / "events" / "town_hall.yaml")
     result = run_audit(read_table(example_register), reference, event=event)
     under = {(c.name, g.category) for c, g in result.groups_with_status(Status.UNDER)}
-    recommended = {(r.characteristic, r.category) for r in result.recommendations}
+    recommended = {pair for r in result.recommendations for pair in r.groups}
     assert under <= recommended
     assert [r.priority for r in result.recommendations] == list(
         range(1, len(result.recommendations) + 1)
@@ -299,7 +300,10 @@ def test_recommendations_reach_the_summary_and_their_section(example_register) -
     soup = BeautifulSoup(render(result, "html").decode(), "html.parser")
     actions = soup.select("section.summary ol.actions li")
     assert len(actions) == 3
-    assert actions[0].strong.get_text() == result.recommendations[0].action
+    first = result.recommendations[0]
+    assert actions[0].strong.get_text() == first.label[:1].upper() + first.label[1:]
+    assert all(pair[1] in actions[0].get_text() for pair in first.groups)
+    assert "Wednesday" in soup.select_one("section.summary dl.event-summary").get_text()
     section = soup.select_one("section.recommendations")
     assert section is not None and section.select("table.barriers tbody tr")
     assert "10:00 on a Wednesday" in section.get_text()
