@@ -121,7 +121,7 @@ def build_review_context(
         missed=missed,
         persistent=persistent,
         trends=_trends(shown, flagged),
-        attribution=_attribution() if census else [],
+        attribution=_attribution(shown["events"]) if census else [],
         restricted=internal,
         suppression_threshold=threshold,
     )
@@ -213,10 +213,22 @@ def _ratio_or_one(group: dict[str, Any]) -> float:
     return float(group["ratio"]) if group["ratio"] is not None else 1.0
 
 
-def _attribution() -> list[str]:
+def _attribution(events: list[dict[str, Any]]) -> list[str]:
+    """The licence lines of the data the reviewed events used: NISRA's only for Northern
+    Ireland's areas, the ONS's only for England's and Wales's."""
     from inclusion_audit.reference import census
 
-    return list(census.licence_attribution())
+    codes = [str(code) for event in events for code in event.get("area_codes") or ()]
+    northern_ireland = any(code.startswith("N") for code in codes)
+    great_britain = any(not code.startswith("N") for code in codes) or not codes
+    lines = []
+    for line in census.licence_attribution():
+        if "NISRA" in line and not northern_ireland:
+            continue
+        if "Office for National Statistics" in line and not great_britain:
+            continue
+        lines.append(line)
+    return lines
 
 
 def _as_dict(item: Any) -> dict[str, Any]:

@@ -15,14 +15,26 @@ from typing import Any
 
 from inclusion_audit.report.formatters import fmt_percent, fmt_ratio, status_word
 
-WIDTH = 640
-LABEL_WIDTH = 230
-VALUE_WIDTH = 110
+WIDTH = 680
+LABEL_WIDTH = 240
+VALUE_WIDTH = 150
 ROW_HEIGHT = 34
 BAR_HEIGHT = 11
 TOP = 8
 PLOT_WIDTH = WIDTH - LABEL_WIDTH - VALUE_WIDTH
-_MAX_LABEL = 34
+_MAX_LABEL = 38
+"""Characters a label line holds at 11 px (DejaVu Sans averages about 6.2 px a character)."""
+_SCALES = (
+    (0.1, 0.02),
+    (0.2, 0.05),
+    (0.25, 0.05),
+    (0.4, 0.1),
+    (0.5, 0.1),
+    (0.6, 0.1),
+    (0.8, 0.2),
+    (1.0, 0.2),
+)
+"""Axis maxima and their tick steps: every tick a round percentage (10%, 20%…, never 12%)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,9 @@ class ChartRow:
     participant_text: str
     area_text: str
     status: str
+    label_lines: tuple[str, ...] = ()
+    """The label as drawn: one or two lines, wrapped at words (the full label is in the
+    table and the text alternative)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,7 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
         + [_on_share_scale(g, "ratio_ci_high") or g["share"] or 0.0 for g in groups]
         + [0.05]
     )
-    scale_max = _nice_ceiling(top)
+    scale_max, step = _scale(top)
     rows = []
     for index, group in enumerate(groups):
         hidden = group.get("hidden_reason")
@@ -86,9 +101,11 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
                 ),
                 area_text=fmt_percent(group["population_share"]),
                 status=group["status"],
+                label_lines=_wrap(group["category"]),
             )
         )
-    ticks = [(PLOT_WIDTH * step / 4, fmt_percent(scale_max * step / 4, 0)) for step in range(5)]
+    count = round(scale_max / step)
+    ticks = [(PLOT_WIDTH * i / count, fmt_percent(step * i, 0)) for i in range(count + 1)]
     height = TOP + len(groups) * ROW_HEIGHT + 24
     return Chart(
         WIDTH, height, LABEL_WIDTH, PLOT_WIDTH, ticks, rows, _describe(characteristic, rows)
@@ -116,16 +133,39 @@ def _x(value: float | None, scale_max: float) -> float | None:
     return None if value is None else PLOT_WIDTH * value / scale_max
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest of 10%, 20%, 25%, 40%, 50%, 60%, 80% or 100% at or above value.
+def _scale(value: float) -> tuple[float, float]:
+    """The axis maximum at or above ``value`` and its tick step, both round percentages.
 
-    >>> _nice_ceiling(0.31), _nice_ceiling(0.05), _nice_ceiling(0.99)
-    (0.4, 0.1, 1.0)
+    >>> _scale(0.31), _scale(0.05), _scale(0.45)
+    ((0.4, 0.1), (0.1, 0.02), (0.5, 0.1))
     """
-    for step in (0.1, 0.2, 0.25, 0.4, 0.5, 0.6, 0.8, 1.0):
-        if value <= step + 1e-12:
-            return step
-    return 1.0
+    for maximum, step in _SCALES:
+        if value <= maximum + 1e-12:
+            return maximum, step
+    return _SCALES[-1]
+
+
+def _wrap(label: str) -> tuple[str, ...]:
+    """A label in at most two lines of ``_MAX_LABEL`` characters, broken at spaces.
+
+    >>> _wrap("Black, Black British, Black Welsh, Caribbean or African: Caribbean")
+    ('Black, Black British, Black Welsh,', 'Caribbean or African: Caribbean')
+    >>> _wrap("Female")
+    ('Female',)
+    """
+    if len(label) <= _MAX_LABEL:
+        return (label,)
+    lines = [""]
+    for word in label.split(" "):
+        candidate = f"{lines[-1]} {word}".strip()
+        if len(candidate) <= _MAX_LABEL or not lines[-1]:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    if len(lines) > 2 or len(lines[-1]) > _MAX_LABEL:
+        second = " ".join(lines[1:])
+        lines = [lines[0], "…" + second[-(_MAX_LABEL - 1) :].lstrip()]
+    return tuple(lines)
 
 
 def _shorten(label: str) -> str:
