@@ -26,6 +26,11 @@ reviews pooled as a sum of binomials. Bump whenever the same counts could get
 another verdict.
 """
 
+UNREADABLE_SHARE = 0.25
+"""Above this share of a characteristic's answers (not blank, not declined) that could not
+be placed, the characteristic's results describe too few of those who answered: that is a
+finding on the report's first page, in the terminal summary and in ``check``."""
+
 
 class Status(StrEnum):
     """How a group's participation compares with its population share."""
@@ -144,6 +149,22 @@ class CharacteristicResult:
         """Share of participants with a blank or declined answer."""
         total = self.n_known + self.n_unknown
         return self.n_unknown / total if total else None
+
+    @property
+    def n_answered(self) -> int:
+        """Participants who gave an answer: neither blank nor "prefer not to say"."""
+        return self.n_known + self.n_broad_only + self.n_unplaceable
+
+    @property
+    def unplaceable_rate(self) -> float | None:
+        """Share of the answers given that could not be placed in any group."""
+        return self.n_unplaceable / self.n_answered if self.n_answered else None
+
+    @property
+    def answers_unreadable(self) -> bool:
+        """More than :data:`UNREADABLE_SHARE` of the answers given could not be placed."""
+        rate = self.unplaceable_rate
+        return rate is not None and rate > UNREADABLE_SHARE
 
 
 @dataclass(frozen=True)
@@ -377,6 +398,8 @@ class AuditResult:
             self.characteristics, ordered["characteristics"], strict=True
         ):
             raw["unknown_rate"] = _plain(characteristic.unknown_rate)
+            raw["unplaceable_rate"] = _plain(characteristic.unplaceable_rate)
+            raw["answers_unreadable"] = characteristic.answers_unreadable
         return ordered
 
     def to_json(self) -> str:

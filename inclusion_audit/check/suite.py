@@ -10,6 +10,8 @@ Great Expectations suite:
 - every answer of each characteristic column is a reference category, blank,
   "prefer not to say" or a known answer the audit sets aside (such as "BAME"),
   so the audit will not stop on it;
+- at most ``max_unreadable`` (a quarter by default) of each column's answers,
+  leaving out blank and declined ones, could not be read (placed in no group);
 - optionally, at most ``max_unknown`` of each column's answers are not a
   category (blank, declined or set aside): an audit on mostly unknown answers
   says little;
@@ -59,6 +61,7 @@ from inclusion_audit.ingest.mapping import UserMapping
 from inclusion_audit.ingest.readers import Table, collect_all
 from inclusion_audit.ingest.validate import closest_hint, first_rows, rows_phrase, show_value
 from inclusion_audit.reference.profiles import ReferenceSource
+from inclusion_audit.result import UNREADABLE_SHARE
 from inclusion_audit.vocab.columns import find_id_column
 
 BLANK = "(blank)"
@@ -99,6 +102,9 @@ class CheckRules:
     required: tuple[str, ...] = ()
     """Characteristics that must have a column, e.g. ``("age", "sex")``."""
     max_unknown: float | None = None
+    max_unreadable: float | None = UNREADABLE_SHARE
+    """Largest share of a column's answers, blank and declined ones left out, that may be
+    placed in no group; ``None`` does not check it."""
     """Largest share of a column's answers that may be blank, declined or set aside."""
     id_column: str | None = None
     """Column of participant identifiers; ``None`` looks for a usual header."""
@@ -262,6 +268,10 @@ def _check_rules(rules: CheckRules, table: Table, reference: ReferenceSource) ->
         raise CheckOptionError(
             f"--max-unknown {rules.max_unknown}: give a share between 0 and 1, e.g. 0.2."
         )
+    if rules.max_unreadable is not None and not 0 <= rules.max_unreadable <= 1:
+        raise CheckOptionError(
+            f"--max-unreadable {rules.max_unreadable}: give a share between 0 and 1, e.g. 0.25."
+        )
     for option, column in (
         ("--id-column", rules.id_column),
         ("--event-column", rules.event_column),
@@ -285,6 +295,10 @@ class _Plan:
     """Each distinct non-null answer, as read, to its harmonised value."""
     notes: tuple[str, ...]
     """Answers the audit knows but does not count in a category, and why."""
+    n_unplaceable: int
+    """Answers that could not be placed in any group (the audit's ``n_unplaceable``)."""
+    n_answered: int
+    """Answers given, blank and declined ones left out (the audit's ``n_answered``)."""
 
 
 def _characteristic_plans(prepared: PreparedRegister) -> list[_Plan]:
@@ -300,6 +314,8 @@ def _characteristic_plans(prepared: PreparedRegister) -> list[_Plan]:
                 tuple(profile.categories),
                 _labels(prepared.counts[assignment.column], placer),
                 _set_aside_notes(harmonised),
+                harmonised.n_unplaceable,
+                harmonised.n_known + harmonised.n_broad_only + harmonised.n_unplaceable,
             )
         )
     return plans
@@ -435,6 +451,10 @@ def _unknown_share_column(characteristic: str) -> str:
     return f"({characteristic}: share not a category)"
 
 
+def _unreadable_share_column(characteristic: str) -> str:
+    return f"({characteristic}: share not read)"
+
+
 def _compact_frame(tallies: _Tallies, plans: Sequence[_Plan], rules: CheckRules) -> Any:
     """The table Great Expectations validates: one column per check, a few rows.
 
@@ -454,6 +474,9 @@ def _compact_frame(tallies: _Tallies, plans: Sequence[_Plan], rules: CheckRules)
             unknown = sum(n for label, n in tally.items() if label not in plan.categories)
             share = unknown / tallies.n_rows if tallies.n_rows else 0.0
             columns[_unknown_share_column(plan.characteristic)] = [share]
+        if rules.max_unreadable is not None:
+            unread = plan.n_unplaceable / plan.n_answered if plan.n_answered else 0.0
+            columns[_unreadable_share_column(plan.characteristic)] = [unread]
     for name in tallies.unplanned:
         columns[name] = []
     if tallies.repeated_ids is not None:
@@ -540,6 +563,17 @@ def _suite(plans: Sequence[_Plan], rules: CheckRules, id_column: str | None) -> 
                     max_value=rules.max_unknown,
                     description=f"{_words(plan.characteristic)}: at least "
                     f"{1 - rules.max_unknown:.0%} of answers are a category",
+                ),
+            )
+        if rules.max_unreadable is not None:
+            add(
+                f"readable.{plan.characteristic}",
+                gxe.ExpectColumnMaxToBeBetween(
+                    column=_unreadable_share_column(plan.characteristic),
+                    max_value=rules.max_unreadable,
+                    # No number in the name: CI tools track a test case by it.
+                    description=f"{_words(plan.characteristic)}: the answers given could "
+                    "be read (at most --max-unreadable of them not)",
                 ),
             )
     if id_column is not None:
@@ -629,6 +663,9 @@ def _outcomes(
             outcome = _rows_outcome(outcome, prepared.n_rows, rules.min_rows)
         elif kind == "has_column":
             outcome = _has_column_outcome(outcome, prepared, name)
+        elif kind == "readable":
+            plan = by_characteristic[name]
+            outcome = _readable_outcome(outcome, plan, rules)
         elif kind in ("answers_known", "answered"):
             plan = by_characteristic[name]
             outcome = _answers_outcome(outcome, kind, plan, prepared, table, rules, tallies)
@@ -646,7 +683,11 @@ def _outcomes(
 def _key_order(plans: Sequence[_Plan], rules: CheckRules, id_column: str | None) -> list[str]:
     keys = ["rows", *(f"has_column.{n}" for n in rules.required)]
     for plan in plans:
-        keys += [f"answers_known.{plan.characteristic}", f"answered.{plan.characteristic}"]
+        keys += [
+            f"answers_known.{plan.characteristic}",
+            f"readable.{plan.characteristic}",
+            f"answered.{plan.characteristic}",
+        ]
     return [*keys, "unique_ids", "event_named"]
 
 
@@ -730,6 +771,28 @@ def _answers_outcome(
         "mapping file (`inclusion-audit "
         f"mapping suggest {table.name} … --output mapping.toml`, then `--mapping "
         "mapping.toml`), or correct them in the register.",
+    )
+
+
+def _readable_outcome(outcome: Expectation, plan: _Plan, rules: CheckRules) -> Expectation:
+    outcome = replace(
+        outcome,
+        column=plan.column,
+        element_count=plan.n_answered,
+        unexpected_count=plan.n_unplaceable,
+        unexpected_percent=100 * plan.n_unplaceable / plan.n_answered if plan.n_answered else None,
+    )
+    if outcome.success:
+        return outcome
+    assert rules.max_unreadable is not None
+    return replace(
+        outcome,
+        notes=plan.notes,
+        message=f"{_words(plan.characteristic)}: {plan.n_unplaceable:,} of {plan.n_answered:,} "
+        f"answers in column {plan.column!r} could not be read, more than the "
+        f"{rules.max_unreadable:.0%} allowed, so an audit would describe only the "
+        f"{plan.n_answered - plan.n_unplaceable:,} that could. Say what they mean in a mapping "
+        "file, or correct the register (the notes list the answers and why).",
     )
 
 

@@ -338,6 +338,14 @@ def _print_summary(result: AuditResult, written: list[Path]) -> None:
         f"{'s' if audited != 1 else ''} against {result.reference}.",
         err=True,
     )
+    for characteristic in result.characteristics:
+        if characteristic.answers_unreadable:
+            click.echo(
+                f"Warning: {characteristic.name.replace('_', ' ')}: "
+                f"{characteristic.n_unplaceable:,} of {characteristic.n_answered:,} answers could "
+                f"not be read; its results describe only the {characteristic.n_known:,} placed.",
+                err=True,
+            )
     under = result.groups_with_status(Status.UNDER)
     possible = result.groups_with_status(Status.POSSIBLE_UNDER)
     if under:

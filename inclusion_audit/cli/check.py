@@ -12,6 +12,7 @@ import click
 
 from inclusion_audit.cli.app import CONTEXT, EXIT_FINDINGS, cli, handle_errors
 from inclusion_audit.cli.options import event_date_option, mapping_option, population_options
+from inclusion_audit.result import UNREADABLE_SHARE
 
 
 @cli.command(context_settings=CONTEXT)
@@ -40,6 +41,15 @@ from inclusion_audit.cli.options import event_date_option, mapping_option, popul
     metavar="SHARE",
     help="Largest share (0-1) of a column's answers that may be blank, declined or not "
     "a category, e.g. 0.2.",
+)
+@click.option(
+    "--max-unreadable",
+    type=float,
+    default=UNREADABLE_SHARE,
+    show_default=True,
+    metavar="SHARE",
+    help="Largest share (0-1) of a column's answers, blank and declined ones left out, that "
+    "may be impossible to place in any group; 1 turns the check off.",
 )
 @click.option(
     "--id-column",
@@ -91,6 +101,7 @@ def check(
     required: tuple[str, ...],
     min_rows: int,
     max_unknown: float | None,
+    max_unreadable: float,
     id_column: str | None,
     event_column: str | None,
     json_output: str | None,
@@ -167,6 +178,7 @@ def check(
         min_rows=min_rows,
         required=split_names(required),
         max_unknown=max_unknown,
+        max_unreadable=max_unreadable,
         id_column=id_column,
         event_column=event_column,
     )

@@ -273,6 +273,7 @@ def age_profile(
         top = OPEN_AGE if hi is None else hi
         groups.append((lo, band_label(lo, hi), _sum_range(rows, lo, top)))
     categories = {label: count for _, label, count in sorted(groups, key=lambda g: g[0])}
+    restricted = eligible_age is not None and not eligible_age.is_all_ages
     caveats = _band_caveats(bands, clipped, eligible_age)
     left_out = uncovered_spans(
         [(lo, None if hi == OPEN_AGE else hi) for _, lo, hi in clipped if lo <= hi] + list(gaps),
@@ -287,15 +288,14 @@ def age_profile(
         )
     if bands and gaps:
         labels = ", ".join(f"'{band_label(lo, hi)}'" for lo, hi in gaps)
+        every = "every eligible age" if restricted else "every age"
         caveats.append(
-            f"No register answer is a band for ages {', '.join(_gap_text(gaps))}; they are "
-            f"groups of their own ({labels}), so the census base still covers every "
-            f"{'eligible ' if eligible_age is not None and not eligible_age.is_all_ages else ''}"
-            "age. A whole-year answer in those ages is counted there."
+            f"The register's age bands leave ages {' and '.join(_gap_text(gaps))} uncovered; "
+            f"those ages are groups of their own ({labels}), so the census base still covers "
+            f"{every}, and answers in whole years of those ages are counted there."
         )
     caveats.extend(area_caveats(store.areas, areas))
     universe = source.meta["universe"]
-    restricted = eligible_age is not None and not eligible_age.is_all_ages
     base = f"{universe} (Census 2021, {source.meta['ons_table']})"
     if restricted and eligible_age is not None:
         how = "exact from single-year counts" if source.key == "ts007" else "from age bands"

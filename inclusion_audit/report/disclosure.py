@@ -26,7 +26,9 @@ The rules, per characteristic (and per quota characteristic):
   only on the expected count, so it stays.
 * **Answers that were not placed** ("Non-binary" under sex, "BAME"): when any of
   their counts is small, the breakdown (blank, declined, broad only, could not
-  be placed, and each answer's count) is withheld and only the total remains.
+  be placed, and each answer's count) is withheld and only the total remains. The
+  finding "more than a quarter of the answers could not be read" stays only while
+  it leaves the hidden count at least two possible values.
 * **Quotas** follow the same rules, and a quota is hidden wherever the matching
   group is hidden in its characteristic's table.
 * **Places** (deprivation deciles and wards, from postcodes) are tables like any
@@ -177,7 +179,15 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
             characteristic["chi_square"] = None
         if pinned:
             # Every category is hidden and the total alone would give them away.
-            for key in ("n_known", "n_unknown", "n_blank", "n_declined", "unknown_rate"):
+            for key in (
+                "n_known",
+                "n_unknown",
+                "n_blank",
+                "n_declined",
+                "unknown_rate",
+                "unplaceable_rate",
+                "answers_unreadable",
+            ):
                 characteristic[key] = None
         for i, group in enumerate(groups):
             group["suppressed"] = i in small or i in withheld
@@ -260,11 +270,26 @@ def _suppress_unplaced(characteristic: dict[str, Any], threshold: int) -> None:
     small = [c for c in [*parts, *(i["count"] for i in items)] if c and 0 < c < threshold]
     if not small:
         return
-    for key in ("n_blank", "n_declined", "n_broad_only", "n_unplaceable"):
+    for key in ("n_blank", "n_declined", "n_broad_only", "n_unplaceable", "unplaceable_rate"):
         if key in characteristic:
             characteristic[key] = None
+    if characteristic.get("answers_unreadable") and not _unreadable_leaves_room(characteristic):
+        characteristic["answers_unreadable"] = None
     for item in items:
         item["count"] = None
+
+
+def _unreadable_leaves_room(characteristic: dict[str, Any]) -> bool:
+    """Whether "more than a quarter of answers could not be read" leaves the hidden count open.
+
+    With answers placed (k) and not placed (u) shown, the finding says the answers
+    that could not be read, x, satisfy 3x > k + (broad-only answers) ≥ k, and x ≤ u:
+    it may be shown only while that leaves at least two possible values of x.
+    """
+    known, unknown = characteristic.get("n_known"), characteristic.get("n_unknown")
+    if known is None or unknown is None:
+        return False
+    return bool(unknown - (known // 3 + 1) >= 1)
 
 
 def _largest_possible(

@@ -13,6 +13,7 @@ from inclusion_audit import __version__
 from inclusion_audit.config import DEFAULT_THRESHOLD
 from inclusion_audit.errors import InputError
 from inclusion_audit.ingest.readers import CSV_SUFFIXES
+from inclusion_audit.result import UNREADABLE_SHARE
 from inclusion_audit.web.audits import (
     audit_uploads,
     failure,
@@ -101,6 +102,7 @@ async def check_api(
     require: Annotated[list[str] | None, Form()] = None,
     min_rows: Annotated[int, Form()] = 1,
     max_unknown: Annotated[float | None, Form()] = None,
+    max_unreadable: Annotated[float, Form()] = UNREADABLE_SHARE,
     id_column: Annotated[str, Form()] = "",
     event_column: Annotated[str, Form()] = "",
 ) -> JSONResponse:
@@ -122,6 +124,7 @@ async def check_api(
                 min_rows=min_rows,
                 required=split_names(require or []),
                 max_unknown=max_unknown,
+                max_unreadable=max_unreadable,
                 id_column=id_column or None,
                 event_column=event_column or None,
             )
