@@ -120,6 +120,7 @@ def audit(
     register: Path,
     areas: tuple[str, ...],
     eligible_age: str | None,
+    age_bands: str | None,
     reference_file: Path | None,
     targets_file: Path | None,
     mapping_file: Path | None,
@@ -220,7 +221,9 @@ def audit(
         over_threshold=over_threshold,
         min_expected=min_expected,
     )
-    reference, quotas = choose_reference(areas, eligible_age, reference_file, targets_file)
+    reference, quotas = choose_reference(
+        areas, eligible_age, reference_file, targets_file, age_bands
+    )
     mapping = read_mapping(mapping_file) if mapping_file else None
     event = load_event(event_file) if event_file else None
     partners = load_partners(partners_file) if partners_file else []

@@ -95,6 +95,7 @@ def check(
     registers: tuple[str, ...],
     areas: tuple[str, ...],
     eligible_age: str | None,
+    age_bands: str | None,
     reference_file: Path | None,
     mapping_file: Path | None,
     event_date: dt.datetime | None,
@@ -173,7 +174,7 @@ def check(
             check_destination(Path(value), inputs, option)
     if not areas and not reference_file:
         areas = (ENGLAND_AND_WALES,)  # every Census label
-    reference, _ = choose_reference(areas, eligible_age, reference_file)
+    reference, _ = choose_reference(areas, eligible_age, reference_file, age_bands=age_bands)
     rules = CheckRules(
         min_rows=min_rows,
         required=split_names(required),

@@ -32,6 +32,7 @@ def mapping_suggest(
     register: Path,
     areas: tuple[str, ...],
     eligible_age: str | None,
+    age_bands: str | None,
     reference_file: Path | None,
     event_date: dt.datetime | None,
     output: str,
@@ -52,7 +53,7 @@ def mapping_suggest(
     check_destination(destination, [p for p in (register, reference_file) if p is not None])
     if not areas and not reference_file:
         areas = (ENGLAND_AND_WALES,)  # every Census label
-    reference, _ = choose_reference(areas, eligible_age, reference_file)
+    reference, _ = choose_reference(areas, eligible_age, reference_file, age_bands=age_bands)
     text = suggest_mapping(
         read_table(register), reference, event_date.date() if event_date else None
     )

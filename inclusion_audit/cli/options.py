@@ -12,7 +12,7 @@ from inclusion_audit.config import DEFAULT_THRESHOLD
 
 
 def population_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--area, --eligible-age and --reference: what a register is compared with."""
+    """--area, --eligible-age, --age-bands and --reference: what a register is compared with."""
     for option in reversed(
         [
             click.option(
@@ -27,6 +27,12 @@ def population_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--eligible-age",
                 metavar="SPEC",
                 help="Ages the event was open to, e.g. 16+, 18+ or 16-24 (with --area).",
+            ),
+            click.option(
+                "--age-bands",
+                metavar="BANDS",
+                help="Age bands to compare in, e.g. 16-29,30-49,50+ (with --area). Default: "
+                "the register's own bands, and 16-24, 25-34, ..., 75+ for ages in years.",
             ),
             click.option(
                 "--reference",

@@ -35,6 +35,7 @@ from inclusion_audit.vocab.ages import (
     STANDARD_STARTS,
     AgeSpan,
     band_label,
+    parse_age_band,
     uncovered_spans,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "AgeBandError",
     "AgeRange",
     "age_profile",
+    "parse_age_bands",
     "parse_age_range",
 ]
 
@@ -349,6 +351,33 @@ def _gap_text(gaps: Sequence[AgeSpan]) -> list[str]:
         else:
             joined.append([lo, hi])
     return [_range_text(int(lo or 0), hi) for lo, hi in joined]
+
+
+def parse_age_bands(spec: str) -> tuple[tuple[str, int, int | None], ...]:
+    """Parse an ``--age-bands`` value: bands separated by commas, e.g. ``16-29,30-49,50+``.
+
+    Each band is written as people write them (``16-29``, ``16 to 29``, ``50+``,
+    ``Under 18``); a single age is not a band.
+
+    Raises:
+        AgeBandError: a band that cannot be read, or two that overlap, named.
+
+    >>> parse_age_bands("16-29, 30 to 49, 50+")
+    (('16-29', 16, 29), ('30 to 49', 30, 49), ('50+', 50, None))
+    """
+    bands: list[tuple[str, int, int | None]] = []
+    for part in spec.split(","):
+        label = part.strip()
+        span = parse_age_band(label) if label else None
+        if span is None:
+            raise AgeBandError(
+                f"--age-bands {spec!r}: {label!r} is not an age band. Write bands such as "
+                "'16-24,25-44,45-64,65+' (a range, 'Under 18' or '75+'; a single age is not "
+                "a band)."
+            )
+        bands.append((label, span[0], span[1]))
+    _clip_bands(bands, None)  # refuses overlapping bands, naming them
+    return tuple(bands)
 
 
 def _clip_bands(

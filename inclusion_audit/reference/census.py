@@ -40,6 +40,7 @@ from inclusion_audit.reference.ages import (
     age_sex_profile,
     age_sources,
     default_age_profile,
+    parse_age_bands,
     parse_age_range,
     sex_profile,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "known_characteristics",
     "licence_attribution",
     "list_areas",
+    "parse_age_bands",
     "parse_age_range",
     "reference_data_dir",
     "reference_manifest",

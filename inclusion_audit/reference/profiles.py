@@ -254,6 +254,8 @@ class CensusReference:
     areas: tuple[census.Area, ...]
     eligible_age: census.AgeRange | None = None
     report_missing_columns: bool = False
+    age_bands: tuple[tuple[str, int, int | None], ...] = ()
+    """Bands to place ages in (``--age-bands``) instead of the register's own."""
 
     @property
     def description(self) -> str:
@@ -325,7 +327,7 @@ class CensusReference:
     def _age(self, answers: Sequence[str]) -> census.CensusProfile:
         """Age in the register's bands; ages in whole years in the area's published bands
         where the standard ones do not line up with them (Northern Ireland)."""
-        bands = age_bands_for(answers)
+        bands = list(self.age_bands) or age_bands_for(answers)
         try:
             return census.age_profile(self.areas, bands, self.eligible_age)
         except census.CharacteristicNotAvailableError:

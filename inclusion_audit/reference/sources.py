@@ -27,6 +27,7 @@ def choose_reference(
     eligible_age: str | None = None,
     reference_file: Path | None = None,
     targets_file: Path | None = None,
+    age_bands: str | None = None,
 ) -> tuple[ReferenceSource, list[Quota]]:
     """The population to compare with, and any quotas to check.
 
@@ -40,10 +41,15 @@ def choose_reference(
         raise SourceChoiceError(
             "--eligible-age goes with --area (a reference file has its own base)."
         )
+    if age_bands is not None and not areas:
+        raise SourceChoiceError(
+            "--age-bands goes with --area (a reference file has its own bands)."
+        )
     targets, quotas = read_targets(targets_file) if targets_file else (None, [])
     if areas:
         age = census.parse_age_range(eligible_age) if eligible_age is not None else None
-        return CensusReference(tuple(census.resolve_areas(areas)), age), quotas
+        bands = census.parse_age_bands(age_bands) if age_bands is not None else ()
+        return CensusReference(tuple(census.resolve_areas(areas)), age, age_bands=bands), quotas
     if reference_file:
         return read_reference_csv(reference_file), quotas
     if targets is not None:

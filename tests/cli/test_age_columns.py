@@ -148,3 +148,44 @@ def test_the_finding_hides_when_it_would_pin_a_hidden_count() -> None:
     open_ = suppress_small_counts({"characteristics": [characteristic(3, 4)]}, 5)
     assert open_["characteristics"][0]["answers_unreadable"] is True
     assert open_["characteristics"][0]["unplaceable_rate"] is None
+
+
+def test_age_bands_option_places_ages_and_reports_straddling_bands(write_csv) -> None:
+    from inclusion_audit.reference import census
+
+    answers = {"22": 3, "34 years": 4, "51": 2, "25-34": 2, "16-24": 1}
+    register = write_csv("r.csv", register_rows({"age": answers}))
+    result = invoke(
+        "audit",
+        register,
+        "--area",
+        "Lambeth",
+        "--eligible-age",
+        "16+",
+        "-q",
+        "--age-bands",
+        "16-29,30-49,50+",
+    )
+    assert result.exit_code == 0, result.output
+    age = json.loads(result.stdout)["characteristics"][0]
+    counts = {g["category"]: g["count"] for g in age["groups"]}
+    assert counts == {"16-29": 4, "30-49": 4, "50+": 2}
+    assert age["n_unplaceable"] == 2  # '25-34' straddles 16-29 and 30-49
+    assert "spans several reference age bands" in age["unplaceable"][0]["note"]
+    whole = census.age_profile(census.resolve_areas(["Lambeth"]), [("all", 16, None)])
+    assert sum(g["population_count"] for g in age["groups"]) == whole.categories["all"]
+
+
+@pytest.mark.parametrize(
+    ("bands", "message"),
+    [
+        ("16-30,30-49", "overlap"),
+        ("16-30,abc", "'abc' is not an age band"),
+        ("16-30,34", "'34' is not an age band"),
+    ],
+)
+def test_bad_age_bands_option_is_bad_input(write_csv, bands: str, message: str) -> None:
+    register = write_csv("r.csv", register_rows({"age": {"22": 3}}))
+    result = invoke("audit", register, "--area", "Lambeth", "--age-bands", bands)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
