@@ -296,6 +296,12 @@ def age_profile(
             f"those ages are groups of their own ({labels}), so the census base still covers "
             f"{every}, and answers in whole years of those ages are counted there."
         )
+    if not restricted and any(lo == 0 for lo, _ in gaps):
+        caveats.append(
+            "No eligible ages were given, so children are compared too, as a group of their "
+            f"own ('{band_label(*gaps[0])}'). If the event was not open to them, audit again "
+            "with --eligible-age (e.g. 16+ or 18+)."
+        )
     caveats.extend(area_caveats(store.areas, areas))
     universe = source.meta["universe"]
     base = f"{universe} (Census 2021, {source.meta['ons_table']})"

@@ -201,3 +201,13 @@ def test_every_characteristic_accounts_for_the_whole_population(
             total = sum(g.population_count for g in groups)
             codes = census.data_codes(census.data_store().areas, areas, "age")
             assert total == ts007_total(list(codes), low, None)
+
+
+def test_all_ages_says_children_are_a_group_and_how_to_leave_them_out() -> None:
+    everyone = CensusReference(LAMBETH, None).profile("age", ["34", "25-34"])
+    assert not isinstance(everyone, NotAvailable)
+    assert next(iter(everyone.categories)) == "Under 16"
+    assert any("--eligible-age" in caveat for caveat in everyone.caveats)
+    adults = CensusReference(LAMBETH, census.parse_age_range("18+")).profile("age", ["34"])
+    assert not isinstance(adults, NotAvailable)
+    assert not any("--eligible-age" in caveat for caveat in adults.caveats)
