@@ -111,6 +111,7 @@ def weights(
     register: Path,
     areas: tuple[str, ...],
     eligible_age: str | None,
+    age_bands: str | None,
     reference_file: Path | None,
     characteristics: tuple[str, ...],
     trim_ratio: float | None,
@@ -145,7 +146,7 @@ def weights(
     settings = _settings(characteristics, trim_ratio, max_iterations, tolerance, collapse)
     inputs = [p for p in (register, reference_file, mapping_file) if p is not None]
     check_destination(output, inputs)
-    reference, _ = choose_reference(areas, eligible_age, reference_file, None)
+    reference, _ = choose_reference(areas, eligible_age, reference_file, None, age_bands)
     mapping = read_mapping(mapping_file) if mapping_file else None
     table = read_table(register)
     result = weight_register(
@@ -228,6 +229,7 @@ def results(
     questions: tuple[str, ...],
     areas: tuple[str, ...],
     eligible_age: str | None,
+    age_bands: str | None,
     reference_file: Path | None,
     characteristics: tuple[str, ...],
     trim_ratio: float | None,
@@ -266,7 +268,7 @@ def results(
     inputs = [p for p in (register, reference_file, mapping_file) if p is not None]
     if output and output != "-":
         check_destination(Path(output), inputs)
-    reference, _ = choose_reference(areas, eligible_age, reference_file, None)
+    reference, _ = choose_reference(areas, eligible_age, reference_file, None, age_bands)
     mapping = read_mapping(mapping_file) if mapping_file else None
     table = read_table(register)
     _, found = weighted_results(
