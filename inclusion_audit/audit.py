@@ -405,7 +405,12 @@ def _audit(
         table, reference, quotas, mapping, event_date, extra_columns, postcodes
     )
     check_has_rows(table, prepared.n_rows)
-    check_unmatched(table, prepared.unmatched, prepared.allowed)
+    check_unmatched(
+        table,
+        prepared.unmatched,
+        prepared.allowed,
+        {assignment.column: name for name, assignment in prepared.assigned.items()},
+    )
     check_something_audited(
         table,
         len(prepared.characteristics) + (postcodes is not None),

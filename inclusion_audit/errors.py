@@ -29,7 +29,16 @@ class ReferenceFileError(InputError):
 
 
 class UnknownValuesError(RegisterError):
-    """Register answers that match no reference category."""
+    """Register answers that match no reference category.
+
+    ``unknown`` lists each one for a program (the service's structured 400 and
+    its fix-up page): ``{"column", "answer", "count", "first_row", "closest",
+    "categories"}``, most frequent first within each column.
+    """
+
+    def __init__(self, message: str, unknown: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.unknown = unknown or []
 
 
 class AreaNotFoundError(InputError):

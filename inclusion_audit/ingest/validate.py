@@ -89,6 +89,7 @@ def check_unmatched(
     table: Table,
     unmatched: Mapping[str, Mapping[str, int]],
     categories: Mapping[str, Sequence[str]],
+    characteristics: Mapping[str, str] | None = None,
 ) -> None:
     """Every answer must be a known category, blank or a "prefer not to say".
 
@@ -105,10 +106,23 @@ def check_unmatched(
         f"register {table.name}: {total} answer{'s' if total != 1 else ''} "
         f"{'match' if total != 1 else 'matches'} no reference category."
     ]
+    unknown: list[dict[str, object]] = []
     for column, values in columns.items():
         first = first_rows(table, column, list(values))
         listed = sorted(values.items(), key=lambda item: (-item[1], item[0]))
         options = list(categories.get(column, ()))
+        unknown.extend(
+            {
+                "column": column,
+                "characteristic": (characteristics or {}).get(column, column),
+                "answer": value,
+                "count": count,
+                "first_row": first.get(value),
+                "closest": closest_categories(value, options, limit=3),
+                "categories": options,
+            }
+            for value, count in listed
+        )
         described = [
             f"{show_value(value)} ({rows_phrase(count)}, first on row {first.get(value, '?')}"
             + closest_hint(value, options)
@@ -125,7 +139,7 @@ def check_unmatched(
         f"{table.name} … --output mapping.toml` lists every answer, then "
         "`audit --mapping mapping.toml`. Or correct them in the register."
     )
-    raise UnknownValuesError("\n".join(lines))
+    raise UnknownValuesError("\n".join(lines), unknown)
 
 
 def first_rows(table: Table, column: str, values: list[str]) -> dict[str, int]:

@@ -347,7 +347,37 @@ def place_answer(characteristic: str, answer: str | None, categories: Sequence[s
         return _resolve(tree, answer, target, by_key)
     if key in knowledge.unplaceable:
         return Placement("unplaceable", note=knowledge.unplaceable[key])
+    if (label := _label_by_tail(key, tuple(categories), tuple(tree.parent))) is not None:
+        return _resolve(tree, answer, SynonymTarget(label, None), by_key)
     return _bilingual(characteristic, key, categories)
+
+
+def _label_by_tail(key: str, categories: tuple[str, ...], labels: tuple[str, ...]) -> str | None:
+    """The one label whose part after the colon is the answer ("Irish", "Roma", "Arab").
+
+    Two-level labels name their group, a colon and the category ("White: Irish");
+    forms often print only the part after the colon. The reference's own
+    categories are tried first, then the classification's labels (placed at the
+    reference's level by the caller). An answer that is the tail of more than one
+    label ("Other" is not a tail; a tail shared by two groups would be) stays unknown.
+
+    >>> _label_by_tail("roma", ("White: Roma", "White: Irish"), ())
+    'White: Roma'
+    >>> _label_by_tail("other", ("White: Other", "Black: Other"), ()) is None
+    True
+    """
+    for pool in (categories, labels):
+        found = {label for label in pool if ": " in label and _tail_key(label) == key}
+        if len(found) == 1:
+            return found.pop()
+        if len(found) > 1:
+            return None
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _tail_key(label: str) -> str:
+    return answer_key(label.rsplit(": ", 1)[-1])
 
 
 def _bilingual(characteristic: str, key: str, categories: Sequence[str]) -> Placement:

@@ -19,6 +19,7 @@ from inclusion_audit.web.audits import (
     failure,
     report_response,
     request_pool,
+    unknown_answers,
 )
 from inclusion_audit.web.forms import AuditForm
 from inclusion_audit.web.scratch import Scratch
@@ -83,7 +84,11 @@ async def audit_api(
             body, file_format = await audit_uploads(uploads, files, form, pool)
         except Exception as error:
             message, status = failure(error, uploads)
-            return JSONResponse({"error": message}, status_code=status)
+            answer: dict[str, Any] = {"error": message}
+            if unknown := unknown_answers(error):
+                # Each answer no category matched, so a system can build its mapping.
+                answer["unknown_answers"] = unknown
+            return JSONResponse(answer, status_code=status)
     return report_response(body, file_format, inline=True)
 
 

@@ -6,6 +6,7 @@ import logging
 import threading
 import traceback
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request, UploadFile
 from fastapi.responses import Response
@@ -153,6 +154,17 @@ def failure(error: Exception, uploads: Uploads) -> tuple[str, int]:
         where = f"{type(error).__name__} at {place}"
     logger.error("internal error: %s", where)
     return INTERNAL_ERROR, 500
+
+
+def unknown_answers(error: Exception) -> list[dict[str, Any]]:
+    """The answers no category matched, from an audit's error (``[]`` for other errors).
+
+    Each is ``{"column", "answer", "count", "first_row", "closest", "categories"}``:
+    ``closest`` are the likeliest categories, best first; ``categories`` all of
+    the column's categories, for a mapping.
+    """
+    unknown = getattr(error, "unknown", None)
+    return list(unknown) if isinstance(error, InputError) and unknown else []
 
 
 # Imported in the audit processes before their first job, so the first request is fast.

@@ -34,8 +34,11 @@ from inclusion_audit.errors import InputError, MissingExtraError
 class JobInputError(InputError):
     """The job refused its input: the library's message, and its error's class name."""
 
-    def __init__(self, message: str, kind: str) -> None:
+    def __init__(
+        self, message: str, kind: str, unknown: list[dict[str, Any]] | None = None
+    ) -> None:
         self.kind = kind
+        self.unknown = unknown or []
         super().__init__(message)
 
 
@@ -87,7 +90,7 @@ def _child(connection: Connection, limits: PoolLimits, warm: tuple[str, ...]) ->
         except RecursionError:
             reply = ("bug", "RecursionError")
         except InputError as error:
-            reply = ("input", str(error), type(error).__name__)
+            reply = ("input", str(error), type(error).__name__, getattr(error, "unknown", None))
         except MissingExtraError as error:
             reply = ("extra", str(error))
         except Exception as error:
@@ -216,7 +219,7 @@ class WorkerPool:
         if kind == "ok":
             return reply[1]
         if kind == "input":
-            raise JobInputError(reply[1], reply[2])
+            raise JobInputError(reply[1], reply[2], reply[3] if len(reply) > 3 else None)
         if kind == "extra":
             raise MissingExtraError(reply[1])
         if kind == "memory":
