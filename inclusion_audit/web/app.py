@@ -51,10 +51,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scratch.prepare()
-        await run_in_threadpool(scratch.sweep)  # what a killed worker left behind
+        await run_in_threadpool(scratch.sweep, settings.clock())  # what a killed worker left
         pool = app.state.pool = new_pool(settings)
         await run_in_threadpool(pool.start)
-        sweeper = asyncio.create_task(_sweep_every(scratch, settings.sweep_seconds))
+        sweeper = asyncio.create_task(_sweep_every(scratch, settings))
         try:
             yield
         finally:
@@ -116,11 +116,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return app
 
 
-async def _sweep_every(scratch: Scratch, seconds: float) -> None:
+async def _sweep_every(scratch: Scratch, settings: ServiceSettings) -> None:
     while True:
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(settings.sweep_seconds)
         try:
-            await run_in_threadpool(scratch.sweep)
+            await run_in_threadpool(scratch.sweep, settings.clock())
         except Exception as error:  # never let the sweeper die
             logger.error("sweeping the private folder failed: %s", type(error).__name__)
 

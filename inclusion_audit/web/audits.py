@@ -71,6 +71,13 @@ async def audit_uploads(
             "event", files.get("event"), frozenset({".yaml", ".yml", ".toml", ".json"})
         ),
     }
+    return await run_audit_saved(saved, form, pool)
+
+
+async def run_audit_saved(
+    saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool
+) -> tuple[bytes, str]:
+    """Audit and render saved files in the pool; the report and its format."""
     body = await run_in_threadpool(pool.run, _audit_saved, saved, form)
     return body, form.report_format
 
@@ -85,15 +92,15 @@ def _audit_saved(saved: dict[str, Path | None], form: AuditForm) -> bytes:
     from inclusion_audit.report.render import RenderOptions, render_formats
 
     threshold = parse_threshold(form.suppress_below)
-    register, mapping, partners = saved["register"], saved["mapping"], saved["partners"]
+    register, mapping, partners = saved["register"], saved.get("mapping"), saved.get("partners")
     assert register is not None
     areas = [a.strip() for a in form.area.split(";") if a.strip()]
     source, quotas = choose_reference(
-        areas, form.eligible_age.strip() or None, saved["reference"], saved["targets"]
+        areas, form.eligible_age.strip() or None, saved.get("reference"), saved.get("targets")
     )
     event: EventDetails | None = None
-    if saved["event"] is not None:
-        event = load_event(saved["event"])
+    if (event_file := saved.get("event")) is not None:
+        event = load_event(event_file)
     elif (details := form.event_details()) is not None:
         event = parse_event(details, "(the event details on the form)")
     result = run_audit(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import base64
+import math
+import logging
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from inclusion_audit.config import DEFAULT_THRESHOLD
 from inclusion_audit.web.audits import (
@@ -13,15 +17,31 @@ from inclusion_audit.web.audits import (
     failure,
     report_response,
     request_pool,
+    run_audit_saved,
+    unknown_answers,
+)
+from inclusion_audit.web.fixup import (
+    kept_register,
+    mapping_toml,
+    read_choices,
+    record_for,
+    render_fixup,
+    restore_files,
+    restore_form,
 )
 from inclusion_audit.web.forms import AuditForm, render_form
+from inclusion_audit.web.kept import KeptUploads
 from inclusion_audit.web.scratch import Scratch
-from inclusion_audit.web.settings import ServiceSettings, request_scratch, service_settings
-from inclusion_audit.web.uploads import (
-    request_uploads,
+from inclusion_audit.web.settings import (
+    ServiceSettings,
+    request_kept,
+    request_scratch,
+    service_settings,
 )
+from inclusion_audit.web.uploads import Uploads, request_uploads
 from inclusion_audit.web.workers import WorkerPool
 
+logger = logging.getLogger("inclusion_audit.web")
 router = APIRouter()
 
 
@@ -37,6 +57,7 @@ async def audit_form(
     settings: Annotated[ServiceSettings, Depends(service_settings)],
     scratch: Annotated[Scratch, Depends(request_scratch)],
     pool: Annotated[WorkerPool, Depends(request_pool)],
+    kept: Annotated[KeptUploads, Depends(request_kept)],
     # Named apart from its field: pydantic's models have a "register" method.
     register_file: Annotated[UploadFile | None, File(alias="register")] = None,
     area: Annotated[str, Form()] = "",
@@ -115,7 +136,99 @@ async def audit_form(
             body, file_format = await audit_uploads(uploads, files, form, pool)
         except Exception as error:
             message, status = failure(error, uploads)
+            if unknown := unknown_answers(error):
+                page = await _keep_for_fixup(uploads, form, unknown, pool, kept)
+                if page is not None:
+                    return page
             return HTMLResponse(
                 render_form(form, [message], settings.max_upload_mb), status_code=status
             )
+    return report_response(body, file_format, inline=file_format == "html")
+
+
+async def _keep_for_fixup(
+    uploads: Uploads,
+    form: AuditForm,
+    unknown: list[dict[str, Any]],
+    pool: WorkerPool,
+    kept: KeptUploads,
+) -> HTMLResponse | None:
+    """Keep the characteristic columns (encrypted) and show the fix-up page; None if the
+    register cannot be kept (then the error is shown as before)."""
+    paths = uploads.paths
+    try:
+        name, data = await run_in_threadpool(
+            pool.run,
+            kept_register,
+            paths["register"],
+            [a.strip() for a in form.area.split(";") if a.strip()],
+            form.eligible_age.strip() or None,
+            paths.get("reference"),
+            paths.get("targets"),
+            paths.get("mapping"),
+        )
+        record = record_for(form, name, data, dict(paths), unknown)
+        token = await run_in_threadpool(kept.keep, record)
+    except Exception as error:  # keeping is a convenience: fall back to the error
+        logger.error("keeping an upload for the fix-up page failed: %s", type(error).__name__)
+        return None
+    return HTMLResponse(render_fixup(token, record, minutes=_minutes(kept)))
+
+
+def _minutes(kept: KeptUploads) -> int:
+    """What the page promises: the lifetime rounded up to whole minutes (30: the sweeper
+    deletes a kept upload by then; it can be used for a minute less)."""
+    return max(math.ceil((kept.lifetime + 60) / 60), 1)
+
+
+@router.post("/fixup", include_in_schema=False)
+async def fixup(
+    request: Request,
+    settings: Annotated[ServiceSettings, Depends(service_settings)],
+    scratch: Annotated[Scratch, Depends(request_scratch)],
+    pool: Annotated[WorkerPool, Depends(request_pool)],
+    kept: Annotated[KeptUploads, Depends(request_kept)],
+) -> Response:
+    """The officer's choices: the report (and the kept upload deleted), or the mapping file."""
+    fields = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    token = fields.get("token", "")
+    record = await run_in_threadpool(kept.open, token)
+    if record is None:
+        message = (
+            "Your file is no longer kept: the answers were not chosen within "
+            f"{_minutes(kept)} minutes, or the report was already made. Upload it again."
+        )
+        return HTMLResponse(
+            render_form(AuditForm(), [message], settings.max_upload_mb), status_code=410
+        )
+    unknown = record["unknown"]
+    choices, errors = read_choices(unknown, fields)
+    if errors:
+        page = render_fixup(token, record, chosen=choices, errors=errors, minutes=_minutes(kept))
+        return HTMLResponse(page, status_code=400)
+    uploaded = record["files"].get("mapping")
+    old_mapping = base64.b64decode(uploaded["data"]) if uploaded else None
+    toml = mapping_toml(unknown, choices, old_mapping)
+    if fields.get("action") == "mapping":
+        return Response(
+            toml,
+            media_type="application/toml; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="mapping.toml"'},
+        )
+    form = restore_form(record)
+    with request_uploads(scratch, settings.max_upload_mb) as uploads:
+        try:
+            paths = restore_files(record, uploads.folder)
+            mapping_folder = uploads.folder / "fixup-mapping"
+            mapping_folder.mkdir()
+            mapping_path = paths["mapping"] = mapping_folder / "mapping.toml"
+            mapping_path.write_text(toml, encoding="utf-8")
+            body, file_format = await run_audit_saved(paths, form, pool)
+        except Exception as error:
+            message, status = failure(error, uploads)
+            page = render_fixup(
+                token, record, chosen=choices, errors={0: message}, minutes=_minutes(kept)
+            )
+            return HTMLResponse(page, status_code=status)
+    kept.discard(token)  # the report is made: nothing is kept any longer
     return report_response(body, file_format, inline=file_format == "html")

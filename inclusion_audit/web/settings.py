@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
 
+from inclusion_audit.web.kept import FIXUP_AREA, KEEP_SECONDS, KeptUploads
 from inclusion_audit.web.scratch import Scratch, default_root
 
 DEFAULT_MAX_UPLOAD_MB = 200
@@ -36,6 +39,8 @@ class ServiceSettings:
     body_timeout: float = 30.0
     sweep_seconds: float = 60.0
     scratch: Path = field(default_factory=_default_scratch)
+    clock: Callable[[], float] = time.time
+    """What time it is (tests move it on to see kept uploads expire)."""
 
     @property
     def request_lifetime(self) -> float:
@@ -72,6 +77,26 @@ def service_settings(request: Request) -> ServiceSettings:
     """The running application's settings (a FastAPI dependency)."""
     settings: ServiceSettings = request.app.state.settings
     return settings
+
+
+def request_kept(request: Request) -> KeptUploads:
+    """Where the fix-up page keeps uploads (a FastAPI dependency); its folder is made
+    (with the lifetime every worker's sweeper honours) when the first is kept."""
+    settings: ServiceSettings = request.app.state.settings
+    scratch: Scratch = request.app.state.scratch
+    lifetime = kept_lifetime(settings)
+    return KeptUploads(
+        scratch.root / FIXUP_AREA,
+        lifetime=lifetime,
+        clock=settings.clock,
+        make_folder=lambda: scratch.area(FIXUP_AREA, lifetime),
+    )
+
+
+def kept_lifetime(settings: ServiceSettings) -> float:
+    """How long a kept upload may be used: 30 minutes less one sweep, so the sweeper
+    has deleted it by 30 minutes however its worker ended."""
+    return max(KEEP_SECONDS - settings.sweep_seconds, 60.0)
 
 
 def request_scratch(request: Request) -> Scratch:
