@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import math
 import logging
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
