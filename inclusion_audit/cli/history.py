@@ -62,6 +62,12 @@ _store_file_option = click.option(
     is_flag=True,
     help="Replace the stored event of the same result.",
 )
+@click.option(
+    "--retention-years",
+    type=click.IntRange(1, 100),
+    help="For a new store: years an event is kept, from its date (default 3). Older events "
+    "are deleted whenever the store is opened.",
+)
 @handle_errors
 def store_add(
     result_file: Path,
@@ -69,6 +75,7 @@ def store_add(
     event_name: str | None,
     event_date: dt.datetime | None,
     replace_existing: bool,
+    retention_years: int | None,
 ) -> None:
     """Add a saved audit result (from `audit --format json`) to the store."""
     from inclusion_audit.history.result_file import read_result_file
@@ -78,7 +85,7 @@ def store_add(
     name, day = event_name_and_date(
         data, event_name, event_date.date() if event_date else None, str(result_file)
     )
-    with open_store(store_file, create=True) as history:
+    with open_store(store_file, create=True, retention_years=retention_years) as history:
         added = history.add(
             data, name=name, date=day, replace=replace_existing, source=str(result_file)
         )
@@ -103,6 +110,13 @@ def store_list(store_file: Path, output_format: str, changes: bool) -> None:
 
     with open_store(store_file) as history:
         events = history.events(details=changes)
+        years, cutoff = history.retention_years, history.retention_cutoff()
+    if output_format == "table":
+        click.echo(
+            f"{store_file} keeps events for {years} years: those dated before "
+            f"{cutoff.isoformat()} are deleted (UK GDPR storage limitation).",
+            err=True,
+        )
     rows: list[dict[str, Any]] = []
     for e in events:
         row: dict[str, Any] = {
@@ -135,6 +149,59 @@ def store_list(store_file: Path, output_format: str, changes: bool) -> None:
             "judges this way. Details: --format json.",
             err=True,
         )
+
+
+@store_group.command("purge", context_settings=CONTEXT)
+@_store_file_option
+@click.option(
+    "--older-than",
+    required=True,
+    metavar="AGE",
+    help="Delete events dated more than this long ago: years (2y), months (18m) or a date "
+    "(YYYY-MM-DD: events before it).",
+)
+@handle_errors
+def store_purge(store_file: Path, older_than: str) -> None:
+    """Delete events older than AGE now (the store's own retention period applies anyway)."""
+    from inclusion_audit.history.store import open_store
+
+    before = _purge_date(older_than, dt.date.today())
+    with open_store(store_file) as history:
+        removed = history.purge(before)
+    click.echo(
+        f"Deleted {len(removed)} event{'s' if len(removed) != 1 else ''} dated before "
+        f"{before.isoformat()} from {store_file}.",
+        err=True,
+    )
+
+
+def _purge_date(text: str, today: dt.date) -> dt.date:
+    """``2y``, ``18m`` or ``YYYY-MM-DD`` as the first date kept.
+
+    >>> _purge_date("18m", dt.date(2026, 12, 3))
+    datetime.date(2025, 6, 3)
+    """
+    from inclusion_audit.history.store import years_before
+
+    raw = text.strip().lower()
+    number, unit = raw[:-1], raw[-1:]
+    if number.isdigit() and unit in ("y", "m"):
+        months = int(number) * (12 if unit == "y" else 1)
+        moved = years_before(today, months // 12)
+        month = moved.month - months % 12
+        year = moved.year - (1 if month < 1 else 0)
+        month = month + 12 if month < 1 else month
+        try:
+            return moved.replace(year=year, month=month)
+        except ValueError:  # 31 May less a month
+            return dt.date(year, month, 28)
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: give years (2y), months (18m) or a date (2024-04-01).",
+            param_hint="--older-than",
+        ) from None
 
 
 @store_group.command("remove", context_settings=CONTEXT)

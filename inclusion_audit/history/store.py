@@ -35,6 +35,7 @@ before it is stored lives apart, in :mod:`.result_file`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -72,6 +73,12 @@ _ELIGIBLE_AGE = re.compile(r"residents aged (\S+)$")
 _BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
+
+
+DEFAULT_RETENTION_YEARS = 3
+"""How many years a new store keeps an event, unless it is made with another number."""
+
+MAX_RETENTION_YEARS = 100
 
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -146,6 +153,12 @@ _MIGRATIONS: dict[int, Migration] = {
     2: _sql(
         "ALTER TABLE events ADD COLUMN content_fingerprint TEXT",
         "CREATE UNIQUE INDEX events_by_content ON events (content_fingerprint)",
+    ),
+    # How long events are kept (UK GDPR storage limitation): a number of years, set when
+    # the store is made; events dated earlier are deleted when the store is opened.
+    3: _sql(
+        "INSERT OR IGNORE INTO metadata (key, value) VALUES "
+        f"('retention_years', '{DEFAULT_RETENTION_YEARS}')",
     ),
 }
 """Every step of the store's schema, numbered 1, 2, 3… without gaps.
@@ -240,6 +253,33 @@ class Store:
         """Close the connection."""
         self._db.close()
 
+    @property
+    def retention_years(self) -> int:
+        """How many years an event is kept, counted from its date."""
+        row = self._db.execute(
+            "SELECT value FROM metadata WHERE key = 'retention_years'"
+        ).fetchone()
+        return int(row[0]) if row else DEFAULT_RETENTION_YEARS
+
+    def retention_cutoff(self, today: dt.date | None = None) -> dt.date:
+        """The oldest event date the store keeps today (events before it are purged)."""
+        return years_before(today or dt.date.today(), self.retention_years)
+
+    def purge(self, before: dt.date) -> list[StoredEvent]:
+        """Delete every event dated before ``before``; the events deleted, oldest first."""
+        old = self._expired(before)
+        if old:
+            with self._transaction():
+                self._db.execute("DELETE FROM events WHERE event_date < ?", (before.isoformat(),))
+        return old
+
+    def _expired(self, before: dt.date) -> list[StoredEvent]:
+        rows = self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_date < ? ORDER BY event_date, id",
+            (before.isoformat(),),
+        ).fetchall()
+        return [_event(row) for row in rows]
+
     def fingerprint(self, data: bytes | Path) -> str:
         """The salted SHA-256 (hex) of a register's bytes, or of a file's, read in chunks."""
         digest = hashlib.sha256(self._salt())
@@ -281,6 +321,12 @@ class Store:
         if not name:
             raise StoreError("the event name is empty: give one with --event-name.")
         _check_year(date)
+        if date < (cutoff := self.retention_cutoff()):
+            raise StoreError(
+                f"the event's date {date.isoformat()} is before {cutoff.isoformat()}: this store "
+                f"keeps events for {self.retention_years} years (UK GDPR storage limitation), "
+                "so it would be deleted at once. Check the date."
+            )
         result_fingerprint = self._result_fingerprint(data) if check_duplicates else None
         if not check_duplicates:
             register_fingerprint = None
@@ -322,10 +368,13 @@ class Store:
 
         With ``details`` each carries its characteristics and groups.
         """
+        # Past the retention period an event is never used, even in a store that could
+        # not be purged when it was opened (a read-only copy).
+        start = max(start or dt.date.min, self.retention_cutoff())
         rows = self._db.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_date >= ? AND event_date <= ? "
             "ORDER BY event_date, id",
-            ((start or dt.date.min).isoformat(), (end or dt.date.max).isoformat()),
+            (start.isoformat(), (end or dt.date.max).isoformat()),
         ).fetchall()
         events = [_event(row) for row in rows]
         if not details or not events:
@@ -512,8 +561,13 @@ _EVENT_COLUMNS = (
 )
 
 
-def open_store(path: Path, *, create: bool = False) -> Store:
-    """Open the store at ``path``, bringing its schema up to date.
+def open_store(path: Path, *, create: bool = False, retention_years: int | None = None) -> Store:
+    """Open the store at ``path``, bringing its schema up to date, and purge old events.
+
+    A new store keeps events for ``retention_years`` (default 3); the period is
+    set when the store is made, and asking an existing store for another is an
+    error. Events dated before the period are deleted on open (when the file can
+    be written; a read-only copy just never shows them).
 
     With ``create`` a missing file becomes a new, empty store with a fresh salt;
     without it a missing file is an error, so a mistyped name never starts a
@@ -538,6 +592,12 @@ def open_store(path: Path, *, create: bool = False) -> Store:
             f"{path} is empty, not a store made by `audit --store` or `store add`. Give the "
             "store's file name; nothing was written to it."
         )
+    if retention_years is not None and not 1 <= retention_years <= MAX_RETENTION_YEARS:
+        raise StoreError(
+            f"a retention period of {retention_years} years: give a whole number of years from "
+            f"1 to {MAX_RETENTION_YEARS} (UK GDPR: keep events no longer than the reviews need)."
+        )
+    new = not path.exists() or path.stat().st_size == 0
     try:
         connection = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SECONDS)
     except sqlite3.Error as error:
@@ -546,13 +606,42 @@ def open_store(path: Path, *, create: bool = False) -> Store:
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA secure_delete = ON")
         _migrate(connection, path, create=create)
+        store = Store(path, connection)
+        _set_retention(store, connection, retention_years, new=new)
+        with contextlib.suppress(StoreError):  # a read-only copy: events() hides them
+            store.purge(store.retention_cutoff())
     except sqlite3.DatabaseError as error:
         connection.close()
         raise _store_error(path, error, "opened") from error
     except BaseException:
         connection.close()
         raise
-    return Store(path, connection)
+    return store
+
+
+def _set_retention(
+    store: Store, connection: sqlite3.Connection, years: int | None, *, new: bool
+) -> None:
+    if years is None or years == store.retention_years:
+        return
+    if not new:
+        raise StoreError(
+            f"{store.path} keeps events for {store.retention_years} years, set when it was made; "
+            "leave out the retention period, or start a new store."
+        )
+    connection.execute("UPDATE metadata SET value = ? WHERE key = 'retention_years'", (str(years),))
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same date ``years`` earlier (28 February for a 29th of February).
+
+    >>> years_before(dt.date(2028, 2, 29), 3)
+    datetime.date(2025, 2, 28)
+    """
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 _BUSY_SECONDS = 10
