@@ -377,7 +377,8 @@ def other_cases(
 
 
 def write_review_store(data_dir: Path) -> None:
-    """A store of ``REVIEW_EVENTS`` events, one a day from 2024: the 10k register, audited once.
+    """A store of ``REVIEW_EVENTS`` events, one a day up to today (inside the store's 3-year
+    retention): the 10k register, audited once.
 
     The result is added under a new name and date each time through the store's
     own API, skipping the duplicate check that would refuse the same register.
@@ -397,7 +398,7 @@ def write_review_store(data_dir: Path) -> None:
     result = run_audit(read_table(register_path(data_dir, SMOKE_ROWS, "csv")), reference)
     path = data_dir / REVIEW_STORE
     path.unlink(missing_ok=True)
-    first = dt.date(2024, 1, 1)
+    first = dt.date.today() - dt.timedelta(days=REVIEW_EVENTS - 1)
     with open_store(path, create=True) as store:
         for day in range(REVIEW_EVENTS):
             store.add(
