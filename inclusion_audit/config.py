@@ -97,3 +97,55 @@ class AuditConfig:
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready mapping."""
         return asdict(self)
+
+
+class ArrangementError(InputError):
+    """``serve`` was asked to serve a store in a way that anyone could use."""
+
+
+def check_service_arrangement(
+    has_store: bool,
+    token: str | None,
+    user_header: str | None,
+    host: str | None,
+    unix_socket: bool,
+) -> None:
+    """Refuse a served store without a sign-in token, and a trusted user header on an
+    address others can reach (anyone could send the header there).
+
+    >>> check_service_arrangement(True, "s" * 20, "X-Forwarded-User", "127.0.0.1", False)
+    >>> try:
+    ...     check_service_arrangement(True, None, None, "127.0.0.1", False)
+    ... except ArrangementError as error:
+    ...     print(str(error)[:25])
+    --store needs --token (or
+    """
+    if not has_store:
+        if token or user_header:
+            raise ArrangementError("--token and --user-header are for --store: give a store.")
+        return
+    if not token:
+        raise ArrangementError(
+            "--store needs --token (or INCLUSION_AUDIT_TOKEN): every history page and API "
+            "call must be signed in. Make one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'"
+        )
+    if len(token) < 16:
+        raise ArrangementError("--token is too short to be secret: give 16 characters or more.")
+    if user_header and not (unix_socket or _loopback(host)):
+        raise ArrangementError(
+            f"--user-header {user_header} trusts whoever sends that header, so the service "
+            "must listen only where its reverse proxy can reach it: on loopback (--host "
+            f"127.0.0.1) or a Unix socket (--uds), not {host}."
+        )
+
+
+def _loopback(host: str | None) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

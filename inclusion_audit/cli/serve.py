@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
@@ -55,6 +56,25 @@ from inclusion_audit.cli.app import CONTEXT, cli, handle_errors
     show_default=True,
     help="Seconds an upload may stall before the request is refused.",
 )
+@click.option(
+    "--store",
+    "store_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A history file: adds saving audits, the history page and the review page. Off by "
+    "default; needs --token.",
+)
+@click.option(
+    "--token",
+    envvar="INCLUSION_AUDIT_TOKEN",
+    help="The sign-in token for the history pages and API (or INCLUSION_AUDIT_TOKEN, which "
+    "keeps it out of the process list). Required with --store.",
+)
+@click.option(
+    "--user-header",
+    help="Trust this header from a reverse proxy as the signed-in user (e.g. X-Forwarded-User); "
+    "only with --host 127.0.0.1 or --uds, where nobody else can reach the service.",
+)
+@click.option("--uds", type=click.Path(path_type=Path), help="Listen on this Unix socket.")
 @handle_errors
 def serve(
     host: str,
@@ -65,6 +85,10 @@ def serve(
     audit_memory_mb: int,
     audit_seconds: float,
     body_timeout: float,
+    store_file: Path | None,
+    token: str | None,
+    user_header: str | None,
+    uds: Path | None,
 ) -> None:
     """Run the web service: an upload form at / and a JSON API at /api/.
 
@@ -78,6 +102,7 @@ def serve(
     Examples:
       inclusion-audit serve                       # http://127.0.0.1:8000/
       inclusion-audit serve --host 0.0.0.0 --workers 4
+      INCLUSION_AUDIT_TOKEN=... inclusion-audit serve --store history.sqlite
     """
     from inclusion_audit.errors import require_modules
 
@@ -90,6 +115,21 @@ def serve(
     )
     import uvicorn
 
+    from inclusion_audit.config import check_service_arrangement
+
+    check_service_arrangement(
+        store_file is not None, token, user_header, None if uds else host, uds is not None
+    )
+    if store_file is not None:
+        from inclusion_audit.history.store import open_store
+
+        open_store(store_file, create=True).close()  # a bad store stops here, not per request
+        os.environ["INCLUSION_AUDIT_STORE"] = str(store_file.resolve())
+        os.environ["INCLUSION_AUDIT_TOKEN"] = token or ""
+        if user_header:
+            os.environ["INCLUSION_AUDIT_USER_HEADER"] = user_header
+    os.environ["INCLUSION_AUDIT_LISTEN"] = "unix" if uds else host
+
     os.environ["INCLUSION_AUDIT_MAX_UPLOAD_MB"] = str(max_upload_mb)
     os.environ["INCLUSION_AUDIT_AUDIT_PROCESSES"] = str(audit_processes)
     os.environ["INCLUSION_AUDIT_AUDIT_MEMORY_MB"] = str(audit_memory_mb)
@@ -101,6 +141,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
+        uds=str(uds) if uds else None,
         workers=workers,
         log_level="warning",
         # Access logs name no files, but say who asked for what and when: leave them

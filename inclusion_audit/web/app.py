@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -46,6 +47,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     are read, and when they stall (``web.guard``). Every error is ``{"error": …}``.
     """
     settings = settings or ServiceSettings()
+    if settings.store is not None and not settings.token:
+        from inclusion_audit.config import ArrangementError
+
+        raise ArrangementError("a service with a store needs a sign-in token (--token).")
     scratch = Scratch(settings.scratch, request_lifetime=settings.request_lifetime)
 
     @contextlib.asynccontextmanager
@@ -113,6 +118,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.include_router(pages.router)
     app.include_router(api.router)
+    if settings.store is not None:
+        from inclusion_audit.web import history_pages
+
+        app.include_router(history_pages.router)
     return app
 
 
@@ -126,5 +135,14 @@ async def _sweep_every(scratch: Scratch, settings: ServiceSettings) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """The application for ``uvicorn --factory`` and several workers."""
-    return create_app(ServiceSettings.from_env())
+    """The application for ``uvicorn --factory`` and several workers.
+
+    ``INCLUSION_AUDIT_LISTEN`` says where it listens (a host, or ``unix``), so that a
+    trusted user header is refused unless only the reverse proxy can reach it.
+    """
+    from inclusion_audit.web.history_pages import check_arrangement
+
+    settings = ServiceSettings.from_env()
+    listen = os.environ.get("INCLUSION_AUDIT_LISTEN", "")
+    check_arrangement(settings, listen or None, unix_socket=listen == "unix")
+    return create_app(settings)

@@ -44,7 +44,11 @@ _PDF_LOCK = threading.Lock()
 
 
 async def audit_uploads(
-    uploads: Uploads, files: dict[str, UploadFile | None], form: AuditForm, pool: WorkerPool
+    uploads: Uploads,
+    files: dict[str, UploadFile | None],
+    form: AuditForm,
+    pool: WorkerPool,
+    with_result: list[bytes] | None = None,
 ) -> tuple[bytes, str]:
     """Save the uploads, then audit and render in the pool; the report and its format.
 
@@ -71,6 +75,10 @@ async def audit_uploads(
             "event", files.get("event"), frozenset({".yaml", ".yml", ".toml", ".json"})
         ),
     }
+    if with_result is not None:
+        body, result_json = await run_audit_with_result(saved, form, pool)
+        with_result.append(result_json)
+        return body, form.report_format
     return await run_audit_saved(saved, form, pool)
 
 
@@ -78,11 +86,13 @@ async def run_audit_saved(
     saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool
 ) -> tuple[bytes, str]:
     """Audit and render saved files in the pool; the report and its format."""
-    body = await run_in_threadpool(pool.run, _audit_saved, saved, form)
+    body: bytes = await run_in_threadpool(pool.run, _audit_saved, saved, form)
     return body, form.report_format
 
 
-def _audit_saved(saved: dict[str, Path | None], form: AuditForm) -> bytes:
+def _audit_saved(
+    saved: dict[str, Path | None], form: AuditForm, *, with_result: bool = False
+) -> bytes | tuple[bytes, bytes]:
     from inclusion_audit.action.event import EventDetails, load_event, parse_event
     from inclusion_audit.action.recommendations import load_partners
     from inclusion_audit.audit import run_audit
@@ -114,10 +124,34 @@ def _audit_saved(saved: dict[str, Path | None], form: AuditForm) -> bytes:
     )
     title = form.title.strip() or (event.title if event is not None and event.title else None)
     options = RenderOptions(title=title, suppress_below=threshold, internal=form.internal)
+    formats = [
+        form.report_format,
+        *(["json"] if with_result and form.report_format != "json" else []),
+    ]
     if form.report_format == "pdf":
         with _PDF_LOCK:
-            return render_formats(result, ["pdf"], options)["pdf"]
-    return render_formats(result, [form.report_format], options)[form.report_format]
+            rendered = render_formats(result, formats, options)
+    else:
+        rendered = render_formats(result, formats, options)
+    if with_result:
+        return rendered[form.report_format], rendered["json"]
+    return rendered[form.report_format]
+
+
+def _audit_saved_with_result(saved: dict[str, Path | None], form: AuditForm) -> tuple[bytes, bytes]:
+    """The report and the exact-count result JSON (for saving to a store)."""
+    both: tuple[bytes, bytes] = _audit_saved(saved, form, with_result=True)  # type: ignore[assignment]
+    return both
+
+
+async def run_audit_with_result(
+    saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool
+) -> tuple[bytes, bytes]:
+    """Audit and render in the pool; the report and the result JSON."""
+    both: tuple[bytes, bytes] = await run_in_threadpool(
+        pool.run, _audit_saved_with_result, saved, form
+    )
+    return both
 
 
 INTERNAL_ERROR = (

@@ -54,6 +54,7 @@ def form_page(
 
 @router.post("/audit", include_in_schema=False)
 async def audit_form(
+    request: Request,
     settings: Annotated[ServiceSettings, Depends(service_settings)],
     scratch: Annotated[Scratch, Depends(request_scratch)],
     pool: Annotated[WorkerPool, Depends(request_pool)],
@@ -131,9 +132,11 @@ async def audit_form(
         "partners": partners,
         "event": event_file,
     }
+    saving = settings.store is not None and form.report_format == "html"
+    result_json: list[bytes] | None = [] if saving else None
     with request_uploads(scratch, settings.max_upload_mb) as uploads:
         try:
-            body, file_format = await audit_uploads(uploads, files, form, pool)
+            body, file_format = await audit_uploads(uploads, files, form, pool, result_json)
         except Exception as error:
             message, status = failure(error, uploads)
             if unknown := unknown_answers(error):
@@ -143,7 +146,27 @@ async def audit_form(
             return HTMLResponse(
                 render_form(form, [message], settings.max_upload_mb), status_code=status
             )
+    if result_json:
+        body = await _with_save_form(request, settings, body, result_json[0], form)
     return report_response(body, file_format, inline=file_format == "html")
+
+
+async def _with_save_form(
+    request: Request, settings: ServiceSettings, body: bytes, result: bytes, form: AuditForm
+) -> bytes:
+    """The report page with a "save to the history" form (``serve --store``)."""
+    import json
+
+    from inclusion_audit.web.history_pages import request_saves, save_form
+
+    saves = request_saves(request)
+    token = await run_in_threadpool(saves.keep, {"result": json.loads(result)})
+    name = form.title.strip()
+    date = form.event.get("date", "").strip()
+    text = body.decode("utf-8")
+    at = text.rfind("</body>")
+    at = at if at >= 0 else len(text)
+    return (text[:at] + save_form(request, settings, token, name, date) + text[at:]).encode("utf-8")
 
 
 async def _keep_for_fixup(

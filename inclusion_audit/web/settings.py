@@ -39,6 +39,12 @@ class ServiceSettings:
     body_timeout: float = 30.0
     sweep_seconds: float = 60.0
     scratch: Path = field(default_factory=_default_scratch)
+    store: Path | None = None
+    """``serve --store``: the history file the history and review pages use (off: None)."""
+    token: str | None = None
+    """The sign-in token every history page and API call needs (required with a store)."""
+    user_header: str | None = None
+    """A reverse proxy's header naming the signed-in user, trusted instead of the token."""
     clock: Callable[[], float] = time.time
     """What time it is (tests move it on to see kept uploads expire)."""
 
@@ -58,6 +64,11 @@ class ServiceSettings:
             audit_seconds=_positive("AUDIT_SECONDS", 120, "seconds"),
             body_timeout=_positive("BODY_TIMEOUT", 30, "seconds"),
             scratch=_default_scratch(),
+            store=Path(os.environ["INCLUSION_AUDIT_STORE"])
+            if os.environ.get("INCLUSION_AUDIT_STORE")
+            else None,
+            token=os.environ.get("INCLUSION_AUDIT_TOKEN") or None,
+            user_header=os.environ.get("INCLUSION_AUDIT_USER_HEADER") or None,
         )
 
 
