@@ -17,6 +17,7 @@ from inclusion_audit.vocab.folding import column_key
 
 _MAX_VALUES_LISTED = 20
 _MAX_VALUE_LENGTH = 60
+_MAX_ANSWER_LISTED = 500
 
 
 def check_has_rows(table: Table, n_rows: int) -> None:
@@ -122,6 +123,8 @@ def check_unmatched(
                 "categories": options,
             }
             for value, count in listed
+            # An answer this long is no answer to map (and would swell the reply).
+            if len(value) <= _MAX_ANSWER_LISTED
         )
         described = [
             f"{show_value(value)} ({rows_phrase(count)}, first on row {first.get(value, '?')}"
