@@ -113,8 +113,8 @@ def _upload(page: Page, base_url: str, register: Path) -> None:
     page.get_by_label("Area").fill("Lambeth")
     page.get_by_label("Ages the event was open to").fill("16+")
     page.get_by_label("Event name").fill("Brixton summer forum")
-    page.get_by_role("button", name="Make the report").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Make the report").click()
 
 
 def test_officer_fixes_answers_and_gets_the_report(
@@ -130,8 +130,8 @@ def test_officer_fixes_answers_and_gets_the_report(
     page.screenshot(path=str(shots / "fixup-page.png"), full_page=True)
 
     # Submitting with nothing chosen: the error summary links to each field.
-    page.get_by_role("button", name="Make the report").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Make the report").click()
     summary = page.get_by_role("alert")
     assert "There is a problem" in summary.inner_text()
     page.screenshot(path=str(shots / "fixup-errors.png"), full_page=True)
@@ -144,8 +144,8 @@ def test_officer_fixes_answers_and_gets_the_report(
     page.get_by_label("“Latin American” in the column “What is your ethnic group?”").select_option(
         "Other ethnic group: Any other ethnic group"
     )
-    page.get_by_role("button", name="Make the report").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Make the report").click()
     assert page.locator("h1").inner_text() == "Brixton summer forum"
     body = page.locator("body").inner_text()
     assert "Who was missed" in body
@@ -171,7 +171,7 @@ def test_keyboard_only_completion(
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Make the report"
     page.screenshot(path=str(shots / "fixup-keyboard.png"), full_page=True)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert "Who was missed" in page.locator("body").inner_text()
     assert _kept(scratch) == []

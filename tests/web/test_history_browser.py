@@ -79,8 +79,8 @@ def test_lead_saves_audits_and_reviews_the_quarter(
     assert page.locator("h1").inner_text() == "Sign in to the history"
     page.get_by_label("Sign-in token").focus()
     page.keyboard.type(TOKEN)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.locator("h1").inner_text() == "History of audited events"
 
     for name, register in (("Riverside forum", example_register), ("Library drop-in", second)):
@@ -90,25 +90,25 @@ def test_lead_saves_audits_and_reviews_the_quarter(
         page.get_by_label("Ages the event was open to").fill("16+")
         page.get_by_label("Event name").fill(name)
         page.get_by_label("Date", exact=True).fill(TODAY.isoformat())
-        page.get_by_role("button", name="Make the report").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Make the report").click()
         assert page.get_by_label("Event name").input_value() == name
-        page.get_by_role("button", name="Save to the history").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save to the history").click()
         assert f"Saved {name}" in page.get_by_role("status").inner_text()
     page.screenshot(path=str(shots / "history-page.png"), full_page=True)
 
-    page.get_by_role("link", name="Review a period").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Review a period").click()
     page.get_by_label("From").fill(TODAY.replace(day=1).isoformat())
     page.get_by_label("By month").check()
-    page.get_by_role("button", name="Show the review").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show the review").click()
     assert page.get_by_role("navigation", name="Review downloads").is_visible()
     assert "2 events" in page.locator("body").inner_text()
     page.screenshot(path=str(shots / "review-page.png"))
 
     page.goto(base_url + "/history")
-    page.get_by_role("button", name=f"Remove Library drop-in, {TODAY.isoformat()}").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name=f"Remove Library drop-in, {TODAY.isoformat()}").click()
     assert "Removed Library drop-in" in page.get_by_role("status").inner_text()
