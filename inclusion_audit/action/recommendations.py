@@ -23,7 +23,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from inclusion_audit.action.barriers import BarrierFinding
@@ -201,6 +201,13 @@ def recommend(
     census_words = "census share" if result.reference.startswith("Census") else "population share"
     threshold = float(result.settings.get("under_threshold", 0.8))
     entries: dict[tuple[str, str], _Entry] = {}
+    # Groups whose status a shared report withholds are never named in a reason either
+    # ("White residents were over-represented" would give the status away).
+    secrets = tuple(
+        describe_group(*pair).casefold()
+        for pair, status in (shown or {}).items()
+        if status == "withheld"
+    )
     for characteristic, group in _missed(result):
         pair = (characteristic.name, group.category)
         status = (shown or {}).get(pair, group.status.value)
@@ -220,6 +227,7 @@ def recommend(
         best = max(c.score for c in found)
         found += _partners(pair, gap, best, partners, knowledge)
         for candidate in _best_per_key(found):
+            candidate = _without_secrets(candidate, secrets)
             entry = entries.setdefault(
                 candidate.key,
                 _Entry(
@@ -453,6 +461,14 @@ def _partners(
             )
         )
     return found
+
+
+def _without_secrets(candidate: _Candidate, secrets: tuple[str, ...]) -> _Candidate:
+    """The candidate with every reason that names a withheld group left out."""
+    if not secrets:
+        return candidate
+    kept = tuple(r for r in candidate.reasons if not any(s in r.casefold() for s in secrets))
+    return candidate if kept == candidate.reasons else replace(candidate, reasons=kept)
 
 
 def _best_per_key(candidates: list[_Candidate]) -> list[_Candidate]:

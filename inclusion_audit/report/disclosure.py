@@ -256,6 +256,16 @@ def _withhold_recommendations(shown: dict[str, Any]) -> None:
             kept.append(item)
     if "recommendations" in shown:
         shown["recommendations"] = kept
+    # The barriers table names the groups each barrier may explain: never one whose
+    # status the tables withhold.
+    withheld = {
+        (c["name"], g["category"])
+        for c in shown.get("characteristics", [])
+        for g in c["groups"]
+        if g.get("status") == WITHHELD
+    }
+    for barrier in shown.get("barriers", []) or []:
+        barrier["groups"] = [p for p in barrier.get("groups", []) if tuple(p) not in withheld]
 
 
 def _suppress_unplaced(characteristic: dict[str, Any], threshold: int) -> None:

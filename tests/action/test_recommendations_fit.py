@@ -328,3 +328,18 @@ def test_example_events_match_their_golden_reports(
     if request.config.getoption("--update-golden"):
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_a_withheld_group_is_never_named_in_a_reason(pb: AuditResult) -> None:
+    """ "White British residents were over-represented" would give a withheld status away."""
+    from inclusion_audit.action.barriers import analyse_barriers
+    from inclusion_audit.action.recommendations import recommend
+
+    event = load_event(EVENTS / "pb_assembly.yaml")
+    findings = analyse_barriers(pb, event)
+    said = " ".join(r.evidence for r in recommend(pb, findings, event=event))
+    assert "White British residents" in said  # the reason is there when the status is shown
+    shown = {(c.name, g.category): g.status.value for c in pb.characteristics for g in c.groups}
+    shown[("ethnic_group", WHITE_BRITISH)] = "withheld"
+    hidden = recommend(pb, findings, event=event, shown=shown)
+    assert all("White British" not in r.evidence for r in hidden)
