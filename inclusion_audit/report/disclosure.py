@@ -259,7 +259,7 @@ def _withhold_recommendations(shown: dict[str, Any]) -> None:
     # The barriers table names the groups each barrier may explain: never one whose
     # status the tables withhold.
     withheld = {
-        (c["name"], g["category"])
+        (c.get("name"), g["category"])
         for c in shown.get("characteristics", [])
         for g in c["groups"]
         if g.get("status") == WITHHELD
