@@ -29,7 +29,10 @@ answers, the identifiers to how many rows each one is on, the event column to
 its blank rows. The suite validates that compact table (a few hundred cells, in
 pandas), and the row counts of every failure come from the same counts. This
 keeps a million-row check within a second of Great Expectations' own import
-time (about 2.5 s), which is done in a thread while polars reads.
+time (about 2.5 s), which is done in a thread while polars reads. The
+``check`` command also imports pandas without pyarrow
+(``import_pandas_without_pyarrow``), which keeps it under 300 MB where
+pyarrow is installed.
 
 The module is longer than most because it is one thing: the suite, the
 expectations it is built from, and the mapping of Great Expectations' results
@@ -44,6 +47,7 @@ import functools
 import importlib.util
 import itertools
 import os
+import sys
 import threading
 import time
 import warnings
@@ -495,6 +499,28 @@ def _compact_frame(tallies: _Tallies, plans: Sequence[_Plan], rules: CheckRules)
     )
 
 
+_light_pandas = False
+
+
+def import_pandas_without_pyarrow() -> None:
+    """Let ``check`` import pandas without pyarrow, for a process that only checks.
+
+    pandas 3 imports pyarrow (about 33 MB resident) as it is imported, when
+    pyarrow is installed, to back its string type. The compact table Great
+    Expectations validates is a few hundred cells of Python objects and never
+    needs it: a ``[check]`` install has no pyarrow at all. Hiding it while
+    Great Expectations (and with it pandas) is imported keeps a million-row
+    check under 300 MB where pyarrow happens to be installed.
+
+    It changes pandas for the whole process (no pyarrow-backed types), so only
+    a program that owns its process calls it: the ``check`` command does; the
+    library and the web service do not. Nothing happens once pandas or pyarrow
+    is imported.
+    """
+    global _light_pandas
+    _light_pandas = True
+
+
 def _gx() -> Any:
     """Import Great Expectations quietly (its import warns about a deprecated module)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -502,8 +528,16 @@ def _gx() -> Any:
     warnings.filterwarnings(
         "ignore", message=r"module 'sre_\w+' is deprecated", category=DeprecationWarning
     )
-    import great_expectations as gx
-
+    hide = _light_pandas and not {"pandas", "pyarrow"} & sys.modules.keys()
+    if hide:
+        # A None entry makes ``import pyarrow`` raise ImportError, which pandas
+        # and Great Expectations take as "not installed".
+        sys.modules["pyarrow"] = None  # type: ignore[assignment]
+    try:
+        import great_expectations as gx
+    finally:
+        if hide and sys.modules.get("pyarrow", 0) is None:
+            del sys.modules["pyarrow"]
     return gx
 
 

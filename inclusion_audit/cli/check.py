@@ -145,6 +145,7 @@ def check(
     from inclusion_audit.check.suite import (
         CheckRules,
         check_register,
+        import_pandas_without_pyarrow,
         require_great_expectations,
         split_names,
         without_answers,
@@ -155,6 +156,8 @@ def check(
     from inclusion_audit.report.outputs import OutputError, check_destination, write_all
 
     require_great_expectations()
+    # This process only checks: pandas needs no pyarrow for the compact table (33 MB).
+    import_pandas_without_pyarrow()
     paths = expand_paths(registers)
     outputs = {"--json": json_output, "--junit-xml": junit_xml, "--suite": suite_output}
     if suite_output and len(paths) > 1:

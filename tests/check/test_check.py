@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import random
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -332,3 +334,49 @@ def test_characteristics_named_like_internal_columns(write_csv: WriteCsv) -> Non
         read_table(path), read_reference_csv(reference), CheckRules(event_column="event")
     )
     assert result.success, [e.message for e in result.failed]
+
+
+_CHECK_WITHOUT_PYARROW = """
+import atexit, sys
+atexit.register(lambda: print("pyarrow" in sys.modules, "pandas" in sys.modules, file=sys.stderr))
+sys.argv = ["inclusion-audit", "check", *sys.argv[1:]]
+from inclusion_audit.cli.app import main
+main()
+"""
+
+
+def test_the_command_checks_without_loading_pyarrow(
+    messy: Path, small_reference: Path, tmp_path: Path
+) -> None:
+    """pandas 3 would load pyarrow (33 MB) as it is imported; `check` needs none of it.
+
+    Run as its own process, as a user runs it, so pandas is imported there for
+    the first time: same expectations, counts and rows as the library's result.
+    """
+    output = tmp_path / "check.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CHECK_WITHOUT_PYARROW,
+            str(messy),
+            "--reference",
+            str(small_reference),
+            "--json",
+            str(output),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "False True"
+    expected = check_register(read_table(messy), read_reference_csv(small_reference))
+    got = json.loads(output.read_text(encoding="utf-8"))
+    keys = ("key", "success", "element_count", "unexpected_count", "problems", "message")
+    wanted = json.loads(json.dumps(expected.to_dict(), default=str))
+    assert [{k: e[k] for k in keys} for e in got["expectations"]] == [
+        {k: e[k] for k in keys} for e in wanted["expectations"]
+    ]
