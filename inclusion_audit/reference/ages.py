@@ -28,6 +28,7 @@ from inclusion_audit.reference.census_data import (
     CharacteristicNotAvailableError,
     DataStore,
     data_store,
+    remembered_profile,
     short_table,
     unique,
 )
@@ -244,6 +245,17 @@ def age_profile(
     ...     age_profile(lambeth, [], parse_age_range("16+")).categories.values())
     True
     """
+    return remembered_profile(
+        ("age_profile", tuple(areas), tuple(tuple(band) for band in bands), eligible_age),
+        lambda: _age_profile(areas, bands, eligible_age),
+    )
+
+
+def _age_profile(
+    areas: Sequence[Area],
+    bands: Sequence[tuple[str, int, int | None]],
+    eligible_age: AgeRange | None,
+) -> CensusProfile:
     store = data_store()
     codes = data_codes(store.areas, areas, "age")
     clipped = _clip_bands(bands, eligible_age)

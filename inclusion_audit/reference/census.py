@@ -64,6 +64,7 @@ from inclusion_audit.reference.census_data import (
     licence_attribution,
     reference_data_dir,
     reference_manifest,
+    remembered_profile,
     short_table,
     unique,
 )
@@ -134,6 +135,15 @@ def census_profile(
             the areas (``reason`` says why).
         OverlappingAreasError: the areas overlap.
     """
+    return remembered_profile(
+        ("census_profile", tuple(areas), characteristic, eligible_age),
+        lambda: _census_profile(areas, characteristic, eligible_age),
+    )
+
+
+def _census_profile(
+    areas: Sequence[Area], characteristic: str, eligible_age: AgeRange | None
+) -> CensusProfile:
     store = data_store()
     codes = data_codes(store.areas, areas, f"'{characteristic}'")
     if characteristic == "age":

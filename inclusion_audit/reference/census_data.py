@@ -17,11 +17,11 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -92,6 +92,13 @@ class CensusProfile:
     unit: str
 
 
+def remembered_profile(key: tuple[Any, ...], compute: Callable[[], CensusProfile]) -> CensusProfile:
+    """``compute()`` remembered by the reference data (``DataStore.remember``), as a copy
+    whose categories the caller may change."""
+    found = data_store().remember(key, compute)
+    return replace(found, categories=dict(found.categories))
+
+
 def reference_data_dir() -> Path:
     """The ``reference_data`` directory: ``$INCLUSION_AUDIT_REFERENCE_DATA``, else shipped.
 
@@ -132,6 +139,12 @@ def licence_attribution() -> tuple[str, ...]:
     return tuple(data_store().manifest["licence"]["attribution"])
 
 
+T = TypeVar("T")
+
+REMEMBERED = 256
+"""How many profiles a reference data store remembers (see ``DataStore.remember``)."""
+
+
 def data_store() -> DataStore:
     return data_store_for(reference_data_dir().resolve())
 
@@ -158,6 +171,30 @@ class DataStore:
         self._tables: dict[str, pl.DataFrame] = {}
         self._age_bands: dict[str, tuple[tuple[int, int], ...]] | None = None
         self._areas: AreaIndex | None = None
+        self._remembered: dict[tuple[Any, ...], Any] = {}
+
+    def remember(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()``, worked out once per ``key`` for this reference data.
+
+        Profiles of the same areas and ages are asked for by every audit of them;
+        they depend only on the key and these files, so a service answers the
+        second audit of an area without re-reading its tables. A refusal
+        (``CharacteristicNotAvailableError``) is remembered too. At most
+        ``REMEMBERED`` keys are kept; past that the memory starts again.
+        Callers get the value itself: they must copy what they change.
+        """
+        if key not in self._remembered:
+            if len(self._remembered) >= REMEMBERED:
+                self._remembered.clear()
+            try:
+                self._remembered[key] = (True, compute())
+            except CharacteristicNotAvailableError as error:
+                self._remembered[key] = (False, error)
+        ok, value = self._remembered[key]
+        if not ok:
+            raise value.with_traceback(None)
+        found: T = value
+        return found
 
     def table(self, name: str) -> pl.DataFrame:
         """Load a table once, after checking its sha256 against the manifest."""

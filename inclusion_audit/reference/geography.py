@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -264,7 +264,32 @@ def place_reference(
     """Residents of the area by deprivation decile and by ward, for the eligible ages.
 
     ``source`` describes the reference for reports ("Census 2021 for Lambeth ...").
+    Worked out once per areas, ages and source (``DataStore.remember``); the
+    caller gets its own copies of the dictionaries.
     """
+    found = data_store().remember(
+        ("place_reference", tuple(areas), eligible_age, source),
+        lambda: _place_reference(areas, eligible_age, source),
+    )
+    return replace(
+        found,
+        deprivation=_copied(found.deprivation),
+        wards=_copied(found.wards),
+        ward_names=dict(found.ward_names),
+    )
+
+
+def _copied(
+    profile: ReferenceCharacteristic | NotAvailable,
+) -> ReferenceCharacteristic | NotAvailable:
+    if isinstance(profile, ReferenceCharacteristic):
+        return replace(profile, categories=dict(profile.categories))
+    return profile
+
+
+def _place_reference(
+    areas: Sequence[Area], eligible_age: AgeRange | None, source: str
+) -> PlaceReference:
     leaves = area_leaves(areas)
     frame = _small_areas_in(leaves)
     names = ", ".join(f"{a.name} ({a.code})" for a in areas)

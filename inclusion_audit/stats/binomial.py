@@ -9,6 +9,7 @@ as incomplete beta functions with ``x`` and ``1 − x`` carried apart (see
 
 from __future__ import annotations
 
+import functools
 import math
 
 from inclusion_audit.stats.special import (
@@ -156,7 +157,9 @@ def clopper_pearson_interval(count: int, n: int, confidence: float = 0.95) -> tu
     i.e. the ``α/2`` and ``1 − α/2`` quantiles of Beta(x, n − x + 1) and
     Beta(x + 1, n − x) (Clopper and Pearson, 1934). Each is found by Newton's
     method on the log tail, started from the Wilson interval and kept in a
-    bracket by bisection. Worked example: 1 of 107 participants.
+    bracket by bisection. Remembered (the last 4,096 arguments): within one
+    audit many groups share a count and base (wards with nobody or one
+    participant), and each costs about 0.2 ms. Worked example: 1 of 107 participants.
 
     >>> low, high = clopper_pearson_interval(1, 107)
     >>> round(low, 6), round(high, 6)
@@ -167,6 +170,11 @@ def clopper_pearson_interval(count: int, n: int, confidence: float = 0.95) -> tu
         raise ValueError("the interval needs at least one participant (n >= 1)")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    return _clopper_pearson(int(count), int(n), float(confidence))
+
+
+@functools.lru_cache(maxsize=4096)
+def _clopper_pearson(count: int, n: int, confidence: float) -> tuple[float, float]:
     tail = (1 - confidence) / 2
     z = z_value(confidence)
     z2 = z * z

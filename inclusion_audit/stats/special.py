@@ -340,6 +340,11 @@ def solve_monotone(
             high = t
         slope = derivative(t) / value if value > 0 else 0.0
         candidate = t - gap / slope if slope != 0 and math.isfinite(gap) else math.nan
+        if abs(candidate - t) <= 1e-13 * abs(t):
+            # Newton's step is below the tolerance: done. (Checked before the bracket,
+            # which a step of one rounding error can leave, and bisection would then
+            # take ~40 more evaluations to reach the same point.)
+            return candidate
         if not low < candidate < high:
             candidate = (low + high) / 2
         if abs(candidate - t) <= 1e-13 * abs(t) or high - low <= 1e-15 * high:

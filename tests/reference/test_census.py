@@ -727,3 +727,28 @@ def test_the_package_never_reads_the_raw_files() -> None:
     for path in package.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "census2021/raw" not in text, path
+
+
+def test_profiles_are_remembered_and_each_caller_gets_its_own_copy() -> None:
+    # Every audit of an area asks for the same profiles; a service works them out
+    # once. A caller changing its copy must not change the next caller's.
+    from inclusion_audit.reference import census, geography
+    from inclusion_audit.reference.areas import resolve_areas
+
+    lambeth = resolve_areas(["Lambeth"])
+    sixteen = census.parse_age_range("16+")
+    first = census.census_profile(lambeth, "religion", sixteen)
+    first.categories.clear()
+    again = census.census_profile(lambeth, "religion", sixteen)
+    assert again.categories and sum(again.categories.values()) > 0
+    place = geography.place_reference(lambeth, sixteen, "Census 2021 for Lambeth")
+    assert isinstance(place.wards, geography.ReferenceCharacteristic)
+    place.wards.categories.clear()
+    place.ward_names.clear()
+    later = geography.place_reference(lambeth, sixteen, "Census 2021 for Lambeth")
+    assert isinstance(later.wards, geography.ReferenceCharacteristic)
+    assert later.wards.categories and later.ward_names
+    with pytest.raises(census.CharacteristicNotAvailableError):
+        census.census_profile(resolve_areas(["Belfast"]), "english_proficiency")
+    with pytest.raises(census.CharacteristicNotAvailableError):  # remembered, raised again
+        census.census_profile(resolve_areas(["Belfast"]), "english_proficiency")

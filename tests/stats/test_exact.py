@@ -146,3 +146,26 @@ def test_clopper_pearson_at_national_size_matches_statsmodels() -> None:
         their_low, their_high = proportion_confint(count, n, alpha=0.001, method="beta")
         assert low == pytest.approx(their_low, rel=1e-8, abs=1e-15)
         assert high == pytest.approx(their_high, rel=1e-8)
+
+
+def test_clopper_pearson_limits_take_a_few_newton_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Newton's last step can be one rounding error outside the bracket; it must end the
+    # search, not start ~40 bisections towards the same point (0.5 ms an interval).
+    from inclusion_audit.stats import binomial, special
+
+    calls = 0
+    exact = special.betainc_pair
+
+    def counted(*args: float) -> float:
+        nonlocal calls
+        calls += 1
+        return exact(*args)
+
+    monkeypatch.setattr(binomial, "betainc_pair", counted)
+    for count, n in [(30, 240), (120, 240), (60, 200), (239, 240)]:
+        calls = 0
+        low, high = binomial._clopper_pearson.__wrapped__(count, n, 0.95)
+        assert calls <= 16, (count, n, calls)
+        assert low == pytest.approx(scipy_stats.beta.ppf(0.025, count, n - count + 1), rel=1e-9)
+        upper = scipy_stats.beta.ppf(0.975, count + 1, n - count) if count < n else 1.0
+        assert high == pytest.approx(upper, rel=1e-9)

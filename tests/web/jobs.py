@@ -66,3 +66,10 @@ def audit_without_weasyprint(saved: dict[str, Path | None], form: object) -> byt
             del sys.modules["weasyprint"]
         else:
             sys.modules["weasyprint"] = before
+
+
+def polars_threads() -> int:
+    """The size of polars' thread pool in the child."""
+    import polars
+
+    return int(polars.thread_pool_size())

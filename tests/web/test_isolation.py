@@ -24,12 +24,13 @@ from inclusion_audit.web.workers import (
     JobCrashedError,
     JobInputError,
     JobLimitError,
+    POLARS_THREADS,
     PoolLimits,
     WorkerPool,
 )
 
 from ..conftest import EXAMPLES
-from .jobs import STARTED, eat_memory, kill_self, refuse, slow_audit, wait
+from .jobs import STARTED, eat_memory, kill_self, polars_threads, refuse, slow_audit, wait
 from .test_service import left_behind
 
 REGISTER = EXAMPLES / "riverside-forum-register.csv"
@@ -62,6 +63,15 @@ def test_the_pool_survives_each_way_a_job_can_fail(pool: WorkerPool) -> None:
         pool.run(refuse)
     assert refused.value.kind == "UploadTooLargeError"
     assert pool.run(wait, 0) == "done"
+
+
+def test_an_audit_process_runs_polars_on_one_thread(pool: WorkerPool) -> None:
+    # Audits run side by side in processes; polars' own threads only cost time on
+    # registers of a few thousand rows (see workers.POLARS_THREADS).
+    expected = int(os.environ.get("POLARS_MAX_THREADS", POLARS_THREADS))
+    had = os.environ.get("POLARS_MAX_THREADS")
+    assert pool.run(polars_threads) == expected
+    assert os.environ.get("POLARS_MAX_THREADS") == had  # the web worker's own is untouched
 
 
 def test_a_child_retires_after_its_tasks(pool: WorkerPool) -> None:
