@@ -21,10 +21,10 @@ from inclusion_audit.web.app import create_app
 from inclusion_audit.web.scratch import Scratch
 from inclusion_audit.web.settings import ServiceSettings
 from inclusion_audit.web.workers import (
+    POLARS_THREADS,
     JobCrashedError,
     JobInputError,
     JobLimitError,
-    POLARS_THREADS,
     PoolLimits,
     WorkerPool,
 )
