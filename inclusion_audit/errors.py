@@ -28,6 +28,11 @@ class ReferenceFileError(InputError):
     """A reference population file is malformed."""
 
 
+class NothingToAuditError(RegisterError):
+    """No register column answers any characteristic the reference has, so nothing is
+    compared (the service then asks what its unrecognised columns hold)."""
+
+
 class UnknownValuesError(RegisterError):
     """Register answers that match no reference category.
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from inclusion_audit.errors import RegisterError, UnknownValuesError
+from inclusion_audit.errors import NothingToAuditError, RegisterError, UnknownValuesError
 from inclusion_audit.ingest.readers import Table, collect
 from inclusion_audit.vocab.classifications import closest_categories
 from inclusion_audit.vocab.folding import column_key
@@ -45,7 +45,7 @@ def check_has_characteristics(
             f"row 1. Delete the {header_row - 1} row{'s' if header_row > 2 else ''} above them "
             "(titles, notes or instructions) and try again."
         )
-    raise RegisterError(
+    raise NothingToAuditError(
         f"register {table.name} has none of the reference's characteristics "
         f"({wanted_shown}). Its columns are {shown}{more}. Rename the register's "
         "columns to match the characteristic names (case and spaces do not matter)."
@@ -80,7 +80,7 @@ def check_something_audited(
     if audited or quotas:
         return
     reasons = "; ".join(f"{name}: {reason}" for name, reason in not_audited)
-    raise RegisterError(
+    raise NothingToAuditError(
         f"register {table.name}: nothing could be audited ({reasons}). Choose an area or "
         "reference that has these characteristics."
     )

@@ -4,19 +4,32 @@
 placement as an audit and writes down the outcome, so an officer can see each
 decision, correct it, and fill in what the tool could not place. Identifying
 and free-text columns are listed as ignored, never with their contents.
+
+:func:`column_choices` is the same help for a person in a browser: the columns
+no rule recognises whose answers look like a closed question's, each with the
+characteristics it could hold, closest first, for the service's fix-up page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
 
 from inclusion_audit import __version__
 from inclusion_audit.ingest.harmonise import AnswerPlacer, assign_columns, birth_answer_age
-from inclusion_audit.ingest.mapping import DECLINED, IGNORE, UNPLACEABLE, toml_string
-from inclusion_audit.ingest.readers import Table, answer_counts
+from inclusion_audit.ingest.mapping import DECLINED, IGNORE, UNPLACEABLE, UserMapping, toml_string
+from inclusion_audit.ingest.readers import Table, answer_counts, collect
 from inclusion_audit.reference.profiles import NotAvailable, ReferenceSource
-from inclusion_audit.vocab.classifications import closest_categories
+from inclusion_audit.vocab.classifications import (
+    BROADER_CHARACTERISTIC,
+    closest_categories,
+    rank_characteristics,
+    variant_names,
+)
 from inclusion_audit.vocab.columns import guess_column
 
 
@@ -94,3 +107,99 @@ def suggest_mapping(
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+PROBE_ROWS = 5_000
+"""Rows of an unrecognised column looked at to suggest what it holds (as the audit's probe)."""
+MAX_COLUMNS = 20
+"""Unrecognised columns looked at, at most: a survey export can have hundreds."""
+MAX_DISTINCT = 30
+"""A closed question has few answers; free text and identifiers have one per person."""
+MAX_ANSWER_CHARS = 100
+
+
+@dataclass(frozen=True)
+class ColumnSuggestion:
+    """A characteristic an unrecognised column could hold: ``placed`` of its ``answered``
+    rows (among the first :data:`PROBE_ROWS`) are that characteristic's categories."""
+
+    characteristic: str
+    placed: int
+    answered: int
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """An unrecognised column a person can say the meaning of.
+
+    Offered only when its answers look like a closed question's: most of them
+    are some characteristic's categories, or they repeat (at most
+    :data:`MAX_DISTINCT` different short answers, given by two rows each on
+    average). Free text and identifiers are neither offered nor described.
+    ``suggestions`` are closest first; ``choices`` every characteristic it may
+    be said to hold (each the mapping file's ``[columns]`` value).
+    """
+
+    column: str
+    suggestions: tuple[ColumnSuggestion, ...]
+    choices: tuple[str, ...]
+
+
+def column_choices(
+    table: Table,
+    reference: ReferenceSource,
+    mapping: UserMapping | None = None,
+    quota_names: Sequence[str] = (),
+) -> list[ColumnChoice]:
+    """The register's unrecognised columns a person could map, in header order.
+
+    A column is unrecognised when no rule of the column vocabulary knows its
+    header ("Q7", "Which of these best describes you?"), the mapping does not
+    name it, and the audit has not assigned it. The characteristics offered are
+    those of the reference (and the quotas) that no recognised column answers.
+    Nothing of the answers is returned: only how many rows fit each suggestion.
+    """
+    wanted = [*reference.characteristic_names(), *quota_names]
+    assigned = assign_columns(table.columns, wanted, mapping, source=table.name)
+    used = {a.column for a in assigned.values()}
+    # A nation's variant, and a broader level audited from its detailed column
+    # ("ethnic_group_broad"), are not what a column is said to hold.
+    skip = variant_names() | {b for d, b in BROADER_CHARACTERISTIC.items() if d in wanted}
+    open_names = tuple(
+        name for name in dict.fromkeys(wanted) if name not in assigned and name not in skip
+    )
+    headers = [
+        header
+        for header in table.columns
+        if header not in used
+        and (mapping is None or mapping.column_for(header) is None)
+        and not guess_column(header).recognised
+        and header not in table.duplicates
+    ][:MAX_COLUMNS]
+    if not headers or not open_names:
+        return []
+    sample = collect(
+        table, table.frame.select(pl.col(c).cast(pl.String) for c in headers).head(PROBE_ROWS)
+    )
+    found = []
+    for header in headers:
+        answers = [(a, int(n)) for a, n in sample[header].value_counts().iter_rows()]
+        given = [(a, n) for a, n in answers if a is not None and a.strip()]
+        rows = sum(n for _, n in given)
+        if not rows:
+            continue
+        ranked = rank_characteristics(answers, open_names)
+        fits = bool(ranked) and ranked[0][1] * 2 >= ranked[0][2]
+        repeats = (
+            len(given) <= MAX_DISTINCT
+            and len(given) * 2 <= rows
+            and all(len(a) <= MAX_ANSWER_CHARS for a, _ in given)
+        )
+        if not (fits or repeats):
+            continue
+        suggestions = tuple(ColumnSuggestion(name, placed, n) for name, placed, n in ranked)
+        first = [s.characteristic for s in suggestions]
+        found.append(
+            ColumnChoice(header, suggestions, (*first, *(n for n in open_names if n not in first)))
+        )
+    return found

@@ -302,6 +302,45 @@ def probable_characteristic(
     return name, placed, answered
 
 
+def rank_characteristics(
+    answers: Sequence[tuple[str | None, int]], characteristics: Sequence[str]
+) -> list[tuple[str, int, int]]:
+    """The characteristics a column's answers could be, closest first: a suggestion.
+
+    For a column whose header no rule recognises, when the user is asked what it
+    holds: each characteristic is scored by the answered rows (not blank, not
+    declined) its classification places, as :func:`probable_characteristic` does,
+    and ``age`` by the answers that read as an age or an age band. Only those
+    placing at least one row are returned, as ``(characteristic, placed,
+    answered)``, most placed first, ties in the given order.
+
+    >>> rank_characteristics([("Female", 3), ("Male", 2), ("34", 1)], ["age", "sex"])
+    [('sex', 5, 6), ('age', 1, 6)]
+    """
+    scored: list[tuple[int, int, str, int]] = []
+    for index, characteristic in enumerate(dict.fromkeys(characteristics)):
+        placed, answered = 0, 0
+        if characteristic == "age":
+            for answer, count in answers:
+                if answer is None or not answer.strip() or normalise(answer) in DECLINED_ANSWERS:
+                    continue
+                answered += count
+                placed += count if parse_age_span(answer) is not None else 0
+        else:
+            labels = tuple(_knowledge(characteristic).tree.parent)
+            if not labels:
+                continue
+            for answer, count in answers:
+                where = place_answer(characteristic, answer, labels)
+                if where.kind in ("blank", "declined"):
+                    continue
+                answered += count
+                placed += count if where.kind in ("category", "broad_only") else 0
+        if placed:
+            scored.append((-placed, index, characteristic, answered))
+    return [(name, -negative, answered) for negative, _, name, answered in sorted(scored)]
+
+
 def place_answer(characteristic: str, answer: str | None, categories: Sequence[str]) -> Placement:
     """Place one answer among a reference's categories, or say why it cannot be.
 

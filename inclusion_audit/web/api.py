@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from inclusion_audit.ingest.readers import CSV_SUFFIXES
 from inclusion_audit.result import UNREADABLE_SHARE
 from inclusion_audit.web.audits import (
     audit_uploads,
+    error_kind,
     failure,
     report_response,
     request_pool,
@@ -27,10 +29,12 @@ from inclusion_audit.web.settings import ServiceSettings, request_scratch, servi
 from inclusion_audit.web.uploads import (
     REGISTER_SUFFIXES,
     UploadError,
+    Uploads,
     request_uploads,
 )
 from inclusion_audit.web.workers import WorkerPool
 
+logger = logging.getLogger("inclusion_audit.web")
 router = APIRouter()
 
 
@@ -88,8 +92,35 @@ async def audit_api(
             if unknown := unknown_answers(error):
                 # Each answer no category matched, so a system can build its mapping.
                 answer["unknown_answers"] = unknown
+            # And each column no rule recognises that could hold a characteristic.
+            stopped = unknown or error_kind(error) == "NothingToAuditError"
+            if stopped and (columns := await _columns_to_ask(uploads, form, pool)):
+                answer["unrecognised_columns"] = columns
             return JSONResponse(answer, status_code=status)
     return report_response(body, file_format, inline=True)
+
+
+async def _columns_to_ask(uploads: Uploads, form: AuditForm, pool: WorkerPool) -> list[Any]:
+    """The unrecognised columns a mapping could name, with suggestions; [] if none, or
+    when they cannot be worked out (the error is answered all the same)."""
+    from inclusion_audit.web.fixup import columns_to_ask
+
+    paths = uploads.paths
+    try:
+        columns: list[Any] = await run_in_threadpool(
+            pool.run,
+            columns_to_ask,
+            paths["register"],
+            [a.strip() for a in form.area.split(";") if a.strip()],
+            form.eligible_age.strip() or None,
+            paths.get("reference"),
+            paths.get("targets"),
+            paths.get("mapping"),
+        )
+    except Exception as error:
+        logger.error("suggesting columns for the API failed: %s", type(error).__name__)
+        return []
+    return columns
 
 
 @router.post("/api/check", tags=["check"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, UploadFile
 from fastapi.responses import Response
@@ -27,6 +28,10 @@ from inclusion_audit.web.workers import (
     WorkerPool,
 )
 
+if TYPE_CHECKING:
+    from inclusion_audit.ingest.mapping import UserMapping
+    from inclusion_audit.result import NotAudited
+
 logger = logging.getLogger("inclusion_audit.web")
 
 
@@ -43,14 +48,33 @@ _MEDIA_TYPES = {
 _PDF_LOCK = threading.Lock()
 
 
+class ColumnsToChooseError(InputError):
+    """The audit ran, but a column it does not recognise probably holds a characteristic
+    it did not audit: the officer's form asks what the register's unknown columns hold."""
+
+
+FIXABLE = frozenset({"UnknownValuesError", "NothingToAuditError", ColumnsToChooseError.__name__})
+"""What stops an audit that the fix-up page can settle (an error's class name)."""
+
+
+def error_kind(error: Exception) -> str:
+    """The library error's class name, also for an error a pool job raised."""
+    return str(getattr(error, "kind", type(error).__name__))
+
+
 async def audit_uploads(
     uploads: Uploads,
     files: dict[str, UploadFile | None],
     form: AuditForm,
     pool: WorkerPool,
     with_result: list[bytes] | None = None,
+    *,
+    ask_columns: bool = False,
 ) -> tuple[bytes, str]:
     """Save the uploads, then audit and render in the pool; the report and its format.
+
+    ``ask_columns`` (the officer's form) stops with ``ColumnsToChooseError`` when
+    an unrecognised column probably holds a characteristic that was not audited.
 
     The audit runs in one of the pool's child processes (so a hostile file that
     exhausts its memory or time ends that process, not the service), waited
@@ -75,23 +99,40 @@ async def audit_uploads(
             "event", files.get("event"), frozenset({".yaml", ".yml", ".toml", ".json"})
         ),
     }
+    return await audit_saved(saved, form, pool, with_result, ask_columns=ask_columns)
+
+
+async def audit_saved(
+    saved: dict[str, Path | None],
+    form: AuditForm,
+    pool: WorkerPool,
+    with_result: list[bytes] | None = None,
+    *,
+    ask_columns: bool = False,
+) -> tuple[bytes, str]:
+    """Audit saved files in the pool (see ``audit_uploads``); the report and its format."""
     if with_result is not None:
-        body, result_json = await run_audit_with_result(saved, form, pool)
+        body, result_json = await run_audit_with_result(saved, form, pool, ask_columns)
         with_result.append(result_json)
         return body, form.report_format
-    return await run_audit_saved(saved, form, pool)
+    return await run_audit_saved(saved, form, pool, ask_columns)
 
 
 async def run_audit_saved(
-    saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool
+    saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool, ask_columns: bool = False
 ) -> tuple[bytes, str]:
     """Audit and render saved files in the pool; the report and its format."""
-    body: bytes = await run_in_threadpool(pool.run, _audit_saved, saved, form)
+    args = (saved, form, True) if ask_columns else (saved, form)
+    body: bytes = await run_in_threadpool(pool.run, _audit_saved, *args)
     return body, form.report_format
 
 
 def _audit_saved(
-    saved: dict[str, Path | None], form: AuditForm, *, with_result: bool = False
+    saved: dict[str, Path | None],
+    form: AuditForm,
+    ask_columns: bool = False,
+    *,
+    with_result: bool = False,
 ) -> bytes | tuple[bytes, bytes]:
     from inclusion_audit.action.event import EventDetails, load_event, parse_event
     from inclusion_audit.action.recommendations import load_partners
@@ -113,15 +154,19 @@ def _audit_saved(
         event = load_event(event_file)
     elif (details := form.event_details()) is not None:
         event = parse_event(details, "(the event details on the form)")
+    table = read_table(register)
+    user_mapping = read_mapping(mapping) if mapping else None
     result = run_audit(
-        read_table(register),
+        table,
         source,
         quotas=quotas,
-        mapping=read_mapping(mapping) if mapping else None,
+        mapping=user_mapping,
         event=event,
         partners=load_partners(partners) if partners else [],
         suppress_below=0 if form.internal else threshold,
     )
+    if ask_columns:
+        _check_columns_known(table.columns, user_mapping, result.not_audited)
     title = form.title.strip() or (event.title if event is not None and event.title else None)
     options = RenderOptions(title=title, suppress_below=threshold, internal=form.internal)
     formats = [
@@ -138,19 +183,43 @@ def _audit_saved(
     return rendered[form.report_format]
 
 
-def _audit_saved_with_result(saved: dict[str, Path | None], form: AuditForm) -> tuple[bytes, bytes]:
+def _check_columns_known(
+    headers: Sequence[str], mapping: UserMapping | None, not_audited: Sequence[NotAudited]
+) -> None:
+    """Stop when a column no rule recognises (and the mapping does not name) probably holds
+    a characteristic: the audit's "probably asks about it" notes name such columns."""
+    from inclusion_audit.vocab.columns import guess_column
+
+    unknown = {
+        header
+        for header in headers
+        if not guess_column(header).recognised
+        and (mapping is None or mapping.column_for(header) is None)
+    }
+    probable = [n for n in not_audited if n.column is not None and n.column in unknown]
+    if probable:
+        named = ", ".join(f"{n.column!r} ({n.name.replace('_', ' ')})" for n in probable)
+        raise ColumnsToChooseError(
+            f"the register has columns the audit does not recognise that probably hold a "
+            f"characteristic: {named}. Say what they hold in a mapping file ([columns])."
+        )
+
+
+def _audit_saved_with_result(
+    saved: dict[str, Path | None], form: AuditForm, ask_columns: bool = False
+) -> tuple[bytes, bytes]:
     """The report and the exact-count result JSON (for saving to a store)."""
-    both: tuple[bytes, bytes] = _audit_saved(saved, form, with_result=True)  # type: ignore[assignment]
+    both = _audit_saved(saved, form, ask_columns, with_result=True)
+    assert isinstance(both, tuple)
     return both
 
 
 async def run_audit_with_result(
-    saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool
+    saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool, ask_columns: bool = False
 ) -> tuple[bytes, bytes]:
     """Audit and render in the pool; the report and the result JSON."""
-    both: tuple[bytes, bytes] = await run_in_threadpool(
-        pool.run, _audit_saved_with_result, saved, form
-    )
+    args = (saved, form, True) if ask_columns else (saved, form)
+    both: tuple[bytes, bytes] = await run_in_threadpool(pool.run, _audit_saved_with_result, *args)
     return both
 
 

@@ -1,11 +1,16 @@
-"""The fix-up page: an officer says what unknown answers mean, and gets the report.
+"""The fix-up page: an officer says what columns and answers mean, and gets the report.
 
-``POST /audit`` that stops at answers no category matches keeps what the next
-step needs (``web.kept``) and shows this page instead of an error: each
-unknown answer with its row count and a choice of categories (the closest
-first; "not an answer: count as unknown" always offered). ``POST /fixup``
-either makes the report with those choices, or downloads them as the mapping
-file the command line reads (``audit --mapping``), to upload next time.
+``POST /audit`` that stops at answers no category matches, or at a register
+with no recognised column, or that finds a column it does not recognise that
+probably holds a characteristic, keeps what the next step needs
+(``web.kept``) and shows this page instead: each unrecognised column whose
+answers look like a closed question's, with the characteristics it could hold
+(closest first; "not a characteristic" always offered), and each unknown
+answer with its row count and a choice of categories (the closest first; "not
+an answer: count as unknown" always offered). ``POST /fixup`` either makes the
+report with those choices (asking next about unknown answers in the chosen
+columns), or downloads them as the mapping file the command line reads
+(``audit --mapping``), to upload next time.
 """
 
 from __future__ import annotations
@@ -21,23 +26,28 @@ from inclusion_audit.web.forms import AuditForm
 
 NOT_AN_ANSWER = "unplaceable"
 """The mapping file's word for an answer that is reported and counted in no group."""
+IGNORE_COLUMN = "ignore"
+"""The mapping file's word for a column that holds no characteristic."""
 
 _KEPT_FILES = ("reference", "targets", "partners", "mapping", "event")
 
 
-def kept_register(
+def fixup_material(
     register: Path,
     areas: list[str],
     eligible_age: str | None,
     reference: Path | None,
     targets: Path | None,
     mapping: Path | None,
-) -> tuple[str, bytes]:
-    """The register's characteristic columns only, as CSV (run in an audit process).
+) -> dict[str, Any]:
+    """What the fix-up keeps of a register, and the columns it asks about (in an audit process).
 
-    Columns are chosen as the audit chooses them (the shipped column names and
-    the mapping's ``[columns]``), so names, contact details, postcodes and
-    comments are never kept. Returns the CSV's file name and bytes.
+    Kept: the columns the audit recognises (the shipped column names and the
+    mapping's ``[columns]``), so names, contact details, postcodes and comments
+    never are; and the unrecognised columns whose answers look like a closed
+    question's (``reference.suggest.column_choices``), which the officer is
+    asked about. Returns ``{"name", "csv", "columns"}``: the kept CSV's file
+    name and bytes, and each column to ask about as JSON-able data.
     """
     import polars as pl
 
@@ -45,23 +55,52 @@ def kept_register(
     from inclusion_audit.ingest.mapping import read_mapping
     from inclusion_audit.ingest.readers import collect, read_table
     from inclusion_audit.reference.sources import choose_reference
+    from inclusion_audit.reference.suggest import column_choices
 
     source, quotas = choose_reference(areas, eligible_age, reference, targets)
     table = read_table(register)
     user_mapping = read_mapping(mapping) if mapping else None
-    wanted = [*source.characteristic_names(), *dict.fromkeys(q.characteristic for q in quotas)]
+    quota_names = list(dict.fromkeys(q.characteristic for q in quotas))
+    wanted = [*source.characteristic_names(), *quota_names]
     assigned = assign_columns(table.columns, wanted, user_mapping, source=table.name)
-    columns = list(dict.fromkeys(a.column for a in assigned.values()))
+    offered = column_choices(table, source, user_mapping, quota_names)
+    columns = list(
+        dict.fromkeys([*(a.column for a in assigned.values()), *(c.column for c in offered)])
+    )
     frame = collect(table, table.frame.select([pl.col(c).cast(pl.String) for c in columns]))
     out = io.BytesIO()
     frame.write_csv(out)
-    return f"{Path(table.name).stem or 'register'}.csv", out.getvalue()
+    return {
+        "name": f"{Path(table.name).stem or 'register'}.csv",
+        "csv": out.getvalue(),
+        "columns": [
+            {
+                "column": choice.column,
+                "suggestions": [dataclasses.asdict(s) for s in choice.suggestions],
+                "choices": list(choice.choices),
+            }
+            for choice in offered
+        ],
+    }
+
+
+def columns_to_ask(
+    register: Path,
+    areas: list[str],
+    eligible_age: str | None,
+    reference: Path | None,
+    targets: Path | None,
+    mapping: Path | None,
+) -> list[dict[str, Any]]:
+    """Only the columns to ask about (for the API's 400), in an audit process."""
+    material = fixup_material(register, areas, eligible_age, reference, targets, mapping)
+    columns: list[dict[str, Any]] = material["columns"]
+    return columns
 
 
 def record_for(
     form: AuditForm,
-    register_name: str,
-    register_csv: bytes,
+    material: dict[str, Any],
     files: dict[str, Path | None],
     unknown: list[dict[str, Any]],
 ) -> dict[str, Any]:
@@ -74,11 +113,12 @@ def record_for(
     return {
         "form": dataclasses.asdict(form),
         "register": {
-            "name": register_name,
-            "data": base64.b64encode(register_csv).decode("ascii"),
+            "name": material["name"],
+            "data": base64.b64encode(material["csv"]).decode("ascii"),
         },
         "files": kept_files,
         "unknown": unknown,
+        "columns": material["columns"],
     }
 
 
@@ -97,29 +137,91 @@ def restore_form(record: dict[str, Any]) -> AuditForm:
     return AuditForm(**record["form"])
 
 
+def read_column_choices(
+    columns: list[dict[str, Any]], fields: dict[str, str]
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Each asked-about column's choice (a characteristic or ``ignore``), and errors by field id.
+
+    One characteristic can be held by one column only: a second column chosen
+    for it is an error on that column's field.
+    """
+    chosen: dict[str, str | None] = {}
+    errors: dict[str, str] = {}
+    taken: dict[str, str] = {}
+    for index, item in enumerate(columns):
+        value = fields.get(f"column-{index}", "")
+        field = f"column-{index}"
+        if value == IGNORE_COLUMN:
+            chosen[item["column"]] = value
+        elif value in item["choices"]:
+            chosen[item["column"]] = value
+            if value in taken:
+                errors[field] = (
+                    f"The columns {taken[value]!r} and {item['column']!r} are both chosen as "
+                    f"{characteristic_words(value)}: choose it for one column only."
+                )
+            taken.setdefault(value, item["column"])
+        else:
+            chosen[item["column"]] = None
+            errors[field] = (
+                f"Choose what the column {item['column']!r} holds, or choose "
+                "“not a characteristic: leave it out”."
+            )
+    return chosen, errors
+
+
+def answers_asked(
+    unknown: list[dict[str, Any]], columns: dict[str, str | None]
+) -> list[tuple[int, dict[str, Any]]]:
+    """The unknown answers still to decide, with their indexes: an answer of an asked-about
+    column counts only while that column is still chosen as the same characteristic."""
+    return [
+        (index, item)
+        for index, item in enumerate(unknown)
+        if item["column"] not in columns or columns[item["column"]] == item["characteristic"]
+    ]
+
+
 def read_choices(
-    unknown: list[dict[str, Any]], fields: dict[str, str]
-) -> tuple[list[str | None], dict[int, str]]:
-    """Each unknown answer's choice from the submitted fields, and errors by answer index."""
-    choices: list[str | None] = []
-    errors: dict[int, str] = {}
-    for index, item in enumerate(unknown):
+    unknown: list[dict[str, Any]],
+    fields: dict[str, str],
+    columns: dict[str, str | None] | None = None,
+) -> tuple[dict[int, str | None], dict[str, str]]:
+    """Each unknown answer's choice from the submitted fields by index, and errors by field id.
+
+    Answers of a column no longer chosen as their characteristic are left out.
+    """
+    choices: dict[int, str | None] = {}
+    errors: dict[str, str] = {}
+    for index, item in answers_asked(unknown, columns or {}):
         value = fields.get(f"answer-{index}", "")
         if value == NOT_AN_ANSWER or value in item["categories"]:
-            choices.append(value)
+            choices[index] = value
         else:
-            choices.append(None)
-            errors[index] = (
+            choices[index] = None
+            errors[f"answer-{index}"] = (
                 f"Choose what {item['answer']!r} in the column {item['column']!r} means, "
                 "or choose “not an answer: count as unknown”."
             )
     return choices, errors
 
 
+def characteristic_words(name: str) -> str:
+    """A characteristic's name in words ("ethnic group")."""
+    return name.replace("_", " ")
+
+
 def mapping_toml(
-    unknown: list[dict[str, Any]], choices: list[str | None], uploaded: bytes | None
+    unknown: list[dict[str, Any]],
+    choices: dict[int, str | None],
+    uploaded: bytes | None,
+    columns: dict[str, str | None] | None = None,
 ) -> str:
-    """The choices as a mapping file (``audit --mapping`` reads it), after any uploaded one."""
+    """The choices as a mapping file (``audit --mapping`` reads it), after any uploaded one.
+
+    ``columns`` are the asked-about columns' choices (``[columns]``: a
+    characteristic or ``"ignore"``), ``choices`` the unknown answers' by index.
+    """
     from inclusion_audit.ingest.mapping import toml_string
 
     lines = [
@@ -132,16 +234,18 @@ def mapping_toml(
         import tomllib
 
         old = tomllib.loads(uploaded.decode("utf-8-sig"))
-    columns: dict[str, str] = dict(old.get("columns", {}))
+    written: dict[str, str] = dict(old.get("columns", {}))
+    written.update({k: v for k, v in (columns or {}).items() if v is not None})
     answers: dict[str, dict[str, str]] = {
         name: dict(table) for name, table in old.get("answers", {}).items()
     }
-    for item, choice in zip(unknown, choices, strict=True):
+    for index, choice in choices.items():
         if choice is not None:
+            item = unknown[index]
             answers.setdefault(item["characteristic"], {})[item["answer"]] = choice
-    if columns:
+    if written:
         lines += ["", "[columns]"]
-        lines += [f"{toml_string(k)} = {toml_string(v)}" for k, v in columns.items()]
+        lines += [f"{toml_string(k)} = {toml_string(v)}" for k, v in written.items()]
     for name, table in answers.items():
         lines += ["", f"[answers.{toml_string(name)}]"]
         lines += [f"{toml_string(k)} = {toml_string(v)}" for k, v in table.items()]
@@ -152,16 +256,44 @@ def render_fixup(
     token: str,
     record: dict[str, Any],
     *,
-    chosen: list[str | None] | None = None,
-    errors: dict[int, str] | None = None,
+    fields: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
     minutes: int,
 ) -> str:
+    """The fix-up page: the asked-about columns, then the unknown answers still to decide.
+
+    ``fields`` are the officer's submitted choices (kept on the page after an
+    error); ``errors`` messages by field id, linked from the error summary.
+    """
+    from inclusion_audit.report.formatters import characteristic_title
     from inclusion_audit.report.render import environment
 
-    unknown = record["unknown"]
-    chosen = chosen or [None] * len(unknown)
+    fields = fields or {}
+    columns = []
+    for index, item in enumerate(record.get("columns", [])):
+        suggested = [s["characteristic"] for s in item["suggestions"]]
+        best = item["suggestions"][0] if item["suggestions"] else None
+        columns.append(
+            {
+                "index": index,
+                "column": item["column"],
+                "best": best and {**best, "words": characteristic_words(best["characteristic"])},
+                "closest": [
+                    (s["characteristic"], characteristic_title(s["characteristic"]))
+                    for s in item["suggestions"]
+                ],
+                "others": [
+                    (name, characteristic_title(name))
+                    for name in item["choices"]
+                    if name not in suggested
+                ],
+                "chosen": fields.get(f"column-{index}", ""),
+            }
+        )
+    current = {c["column"]: (c["chosen"] or None) for c in columns}
     items = []
-    for index, item in enumerate(unknown):
+    for index, item in answers_asked(record["unknown"], current):
         closest = [c for c in item["closest"] if c in item["categories"]]
         others = [c for c in item["categories"] if c not in closest]
         items.append(
@@ -170,16 +302,19 @@ def render_fixup(
                 "index": index,
                 "closest": closest,
                 "others": others,
-                "chosen": chosen[index],
+                "chosen": fields.get(f"answer-{index}", ""),
             }
         )
     template = environment().get_template("service/fixup.html")
     return template.render(
         token=token,
+        columns=columns,
         items=items,
         errors=errors or {},
+        notice=notice,
         register=record["register"]["name"],
         not_an_answer=NOT_AN_ANSWER,
+        ignore_column=IGNORE_COLUMN,
         minutes=minutes,
         tool_version=__version__,
     )

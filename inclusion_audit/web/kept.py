@@ -63,14 +63,18 @@ class KeptUploads:
         self.clock = clock
         self._make_folder = make_folder or (lambda: folder.mkdir(mode=0o700, exist_ok=True))
 
-    def keep(self, record: dict[str, Any]) -> str:
-        """Encrypt and write ``record`` (JSON-able); the token that opens it."""
+    def keep(self, record: dict[str, Any], *, born: float | None = None) -> str:
+        """Encrypt and write ``record`` (JSON-able); the token that opens it.
+
+        ``born`` (default now) is when its time started: a record that replaces
+        another keeps the first one's, so a fix-up never outlives its upload's 30 minutes.
+        """
         from cryptography.fernet import Fernet
 
         self._make_folder()
         key = Fernet.generate_key()
         name = secrets.token_urlsafe(16)
-        now = self.clock()
+        now = self.clock() if born is None else born
         data = Fernet(key).encrypt_at_time(json.dumps(record).encode("utf-8"), int(now))
         path = self.folder / name
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -102,6 +106,20 @@ class KeptUploads:
             return None
         record: dict[str, Any] = json.loads(plain)
         return record
+
+    def replace(self, token: str, record: dict[str, Any]) -> str | None:
+        """Keep ``record`` under a new token, as old as the one it replaces (then deleted);
+        None when that one is gone."""
+        path, _ = self._parse(token)
+        if path is None:
+            return None
+        try:
+            born = path.stat().st_mtime
+        except OSError:
+            return None
+        fresh = self.keep(record, born=born)
+        self._remove(path)
+        return fresh
 
     def discard(self, token: str) -> None:
         """Delete the record now (its report is made)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import math
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -13,7 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from inclusion_audit.config import DEFAULT_THRESHOLD
 from inclusion_audit.web.audits import (
+    FIXABLE,
+    ColumnsToChooseError,
+    audit_saved,
     audit_uploads,
+    error_kind,
     failure,
     report_response,
     request_pool,
@@ -21,9 +26,10 @@ from inclusion_audit.web.audits import (
     unknown_answers,
 )
 from inclusion_audit.web.fixup import (
-    kept_register,
+    fixup_material,
     mapping_toml,
     read_choices,
+    read_column_choices,
     record_for,
     render_fixup,
     restore_files,
@@ -136,13 +142,23 @@ async def audit_form(
     result_json: list[bytes] | None = [] if saving else None
     with request_uploads(scratch, settings.max_upload_mb) as uploads:
         try:
-            body, file_format = await audit_uploads(uploads, files, form, pool, result_json)
-        except Exception as error:
-            message, status = failure(error, uploads)
-            if unknown := unknown_answers(error):
-                page = await _keep_for_fixup(uploads, form, unknown, pool, kept)
+            try:
+                body, file_format = await audit_uploads(
+                    uploads, files, form, pool, result_json, ask_columns=True
+                )
+            except Exception as error:
+                if error_kind(error) not in FIXABLE:
+                    raise
+                page = await _keep_for_fixup(uploads, form, unknown_answers(error), pool, kept)
                 if page is not None:
                     return page
+                if error_kind(error) != ColumnsToChooseError.__name__:
+                    raise
+                # The columns could not be kept to ask about: the report, as without asking.
+                saved: dict[str, Path | None] = dict(uploads.paths)
+                body, file_format = await audit_saved(saved, form, pool, result_json)
+        except Exception as error:
+            message, status = failure(error, uploads)
             return HTMLResponse(
                 render_form(form, [message], settings.max_upload_mb), status_code=status
             )
@@ -177,12 +193,12 @@ async def _keep_for_fixup(
     kept: KeptUploads,
 ) -> HTMLResponse | None:
     """Keep the characteristic columns (encrypted) and show the fix-up page; None if the
-    register cannot be kept (then the error is shown as before)."""
+    register cannot be kept, or there is nothing to ask (then the error is shown as before)."""
     paths = uploads.paths
     try:
-        name, data = await run_in_threadpool(
+        material = await run_in_threadpool(
             pool.run,
-            kept_register,
+            fixup_material,
             paths["register"],
             [a.strip() for a in form.area.split(";") if a.strip()],
             form.eligible_age.strip() or None,
@@ -190,7 +206,9 @@ async def _keep_for_fixup(
             paths.get("targets"),
             paths.get("mapping"),
         )
-        record = record_for(form, name, data, dict(paths), unknown)
+        if not unknown and not material["columns"]:
+            return None
+        record = record_for(form, material, dict(paths), unknown)
         token = await run_in_threadpool(kept.keep, record)
     except Exception as error:  # keeping is a convenience: fall back to the error
         logger.error("keeping an upload for the fix-up page failed: %s", type(error).__name__)
@@ -225,13 +243,16 @@ async def fixup(
             render_form(AuditForm(), [message], settings.max_upload_mb), status_code=410
         )
     unknown = record["unknown"]
-    choices, errors = read_choices(unknown, fields)
+    columns, errors = read_column_choices(record.get("columns", []), fields)
+    choices, answer_errors = read_choices(unknown, fields, columns)
+    errors.update(answer_errors)
+    minutes = _minutes(kept)
     if errors:
-        page = render_fixup(token, record, chosen=choices, errors=errors, minutes=_minutes(kept))
+        page = render_fixup(token, record, fields=fields, errors=errors, minutes=minutes)
         return HTMLResponse(page, status_code=400)
     uploaded = record["files"].get("mapping")
     old_mapping = base64.b64decode(uploaded["data"]) if uploaded else None
-    toml = mapping_toml(unknown, choices, old_mapping)
+    toml = mapping_toml(unknown, choices, old_mapping, columns)
     if fields.get("action") == "mapping":
         return Response(
             toml,
@@ -248,10 +269,39 @@ async def fixup(
             mapping_path.write_text(toml, encoding="utf-8")
             body, file_format = await run_audit_saved(paths, form, pool)
         except Exception as error:
+            known = {(u["column"], u["characteristic"], u["answer"]) for u in unknown}
+            new = [
+                u
+                for u in unknown_answers(error)
+                if (u["column"], u["characteristic"], u["answer"]) not in known
+            ]
+            if new:
+                # The chosen columns hold answers of their own to decide: ask about them.
+                record["unknown"] = [*unknown, *new]
+                fresh = await run_in_threadpool(kept.replace, token, record)
+                if fresh is not None:
+                    notice = (
+                        f"The columns you chose hold {len(new)} answer"
+                        f"{'s' if len(new) != 1 else ''} that "
+                        f"{'match' if len(new) != 1 else 'matches'} no category: choose what "
+                        f"{'they mean' if len(new) != 1 else 'it means'}, below."
+                    )
+                    return HTMLResponse(
+                        render_fixup(fresh, record, fields=fields, notice=notice, minutes=minutes)
+                    )
             message, status = failure(error, uploads)
             page = render_fixup(
-                token, record, chosen=choices, errors={0: message}, minutes=_minutes(kept)
+                token,
+                record,
+                fields=fields,
+                errors={_first_field(record): message},
+                minutes=minutes,
             )
             return HTMLResponse(page, status_code=status)
     kept.discard(token)  # the report is made: nothing is kept any longer
     return report_response(body, file_format, inline=file_format == "html")
+
+
+def _first_field(record: dict[str, Any]) -> str:
+    """Where an error about the whole page links to: its first field."""
+    return "column-0" if record.get("columns") else "answer-0"
