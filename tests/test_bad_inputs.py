@@ -270,7 +270,7 @@ def test_the_service_refuses_it_in_the_documented_shape_and_keeps_nothing(
     body = response.json()
     # Unknown answers and unrecognised columns are also listed for a system to map
     # (issue 18); nothing else.
-    assert list(body)[0] == "error", body
+    assert next(iter(body)) == "error", body
     assert set(body) <= {"error", "unknown_answers", "unrecognised_columns"}, body
     assert case.message in body["error"], body
     assert str(tmp_path) not in body["error"] and len(body["error"]) < 2_000
