@@ -12,7 +12,11 @@ from inclusion_audit.reference.fitting import iterative_proportional_fit
 
 
 @given(
-    st.lists(st.floats(min_value=0.0, max_value=1e6), min_size=6, max_size=6),
+    # Cells of ~1e-308 overflow the reference raking itself (margin / total: a
+    # RuntimeWarning, an error here); populations are 0 or at least a millionth.
+    st.lists(
+        st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=1e6)), min_size=6, max_size=6
+    ),
     st.lists(st.floats(min_value=1.0, max_value=1e6), min_size=2, max_size=2),
 )
 @settings(max_examples=50, deadline=None)
