@@ -14,13 +14,14 @@ from typing import Any
 
 from inclusion_audit.history.review import (
     MISSED,
+    NOT_JUDGED,
     ReviewResult,
     order_persistence,
     persistence,
     status_rows,
 )
 from inclusion_audit.report.charts import TREND_SERIES, TrendChart, trend_chart
-from inclusion_audit.report.disclosure import DEFAULT_THRESHOLD, suppress_review
+from inclusion_audit.report.disclosure import DEFAULT_THRESHOLD, FEW_UNDER, suppress_review
 from inclusion_audit.report.render import RenderOptions, environment, html_to_pdf
 
 REVIEW_FORMATS = ("json", "html", "md", "pdf")
@@ -56,7 +57,17 @@ class ReviewContext:
     persistent: list[dict[str, Any]] = field(
         metadata={
             "help": "Every group's persistence (docs/review-schema.md), counted from the "
-            "statuses as shown, missed again and again first; each also has `pooled_status`."
+            "statuses as shown, missed again and again first; each also has "
+            "`pooled_status`, `pooled` (the pooled group as shown), `n_withheld` (events "
+            "whose report withholds its status) and `n_unsure` (events whose report shows "
+            "it missed without saying whether firmly)."
+        }
+    )
+    lead: list[dict[str, Any]] = field(
+        metadata={
+            "help": "The groups missed again and again, as `persistent` items, each with "
+            "`event_statuses`: its status as each event's report shows it, one per event of "
+            "`review.events` (None where the event did not audit it)."
         }
     )
     trends: list[dict[str, Any]] = field(
@@ -98,11 +109,19 @@ def build_review_context(
         persistence(status_rows(shown["events"], lambda group: str(group["status"]))), pooled
     )
     persistent = [
-        {**_as_dict(item), "pooled_status": pooled[item.characteristic, item.category]["status"]}
+        {
+            **_as_dict(item),
+            **_what_reports_say(item.statuses),
+            "pooled_status": pooled[item.characteristic, item.category]["status"],
+            "pooled": pooled[item.characteristic, item.category],
+        }
         for item in ordered
     ]
+    persistent.sort(key=lambda p: p["missed_again_and_again"] is not True)
     flagged = {
-        (p["characteristic"], p["category"]) for p in persistent if p["missed_again_and_again"]
+        (p["characteristic"], p["category"])
+        for p in persistent
+        if p["missed_again_and_again"] is True
     }
     missed = sorted(
         (
@@ -120,6 +139,11 @@ def build_review_context(
         review=shown,
         missed=missed,
         persistent=persistent,
+        lead=[
+            {**item, "event_statuses": _event_statuses(shown, item)}
+            for item in persistent
+            if item["missed_again_and_again"] is True
+        ],
         trends=_trends(shown, flagged),
         attribution=_attribution(shown["events"]) if census else [],
         restricted=internal,
@@ -179,6 +203,8 @@ def _trends(shown: dict[str, Any], flagged: set[tuple[str, str]]) -> list[dict[s
                     {
                         "audited": cell is not None,
                         "ratio": cell["ratio"] if cell is not None else None,
+                        "ratio_low": cell.get("ratio_low") if cell is not None else None,
+                        "ratio_high": cell.get("ratio_high") if cell is not None else None,
                         "status": cell["status"] if cell is not None else None,
                         "hidden_reason": cell["hidden_reason"] if cell is not None else None,
                     }
@@ -194,12 +220,26 @@ def _trends(shown: dict[str, Any], flagged: set[tuple[str, str]]) -> list[dict[s
             )
             for category, group in pooled.items()
         }
-        drawn = sorted(rows, key=lambda row: importance[row["category"]])[:TREND_SERIES]
+        drawable = [
+            r
+            for r in rows
+            if any(c["ratio"] is not None or c["ratio_high"] is not None for c in r["cells"])
+        ]
+        drawn = sorted(drawable, key=lambda row: importance[row["category"]])[:TREND_SERIES]
         chart: TrendChart = trend_chart(
             name,
             periods,
             [
-                {"category": r["category"], "ratios": [c["ratio"] for c in r["cells"]]}
+                {
+                    "category": r["category"],
+                    "ratios": [c["ratio"] for c in r["cells"]],
+                    "ranges": [
+                        (c["ratio_low"], c["ratio_high"])
+                        if c["ratio"] is None and c["ratio_high"] is not None
+                        else None
+                        for c in r["cells"]
+                    ],
+                }
                 for r in drawn
             ],
             under,
@@ -208,9 +248,62 @@ def _trends(shown: dict[str, Any], flagged: set[tuple[str, str]]) -> list[dict[s
     return trends
 
 
+def _what_reports_say(statuses: Sequence[str]) -> dict[str, Any]:
+    """Persistence as the events' own reports let a reader count it.
+
+    A status an event's report withholds could be any verdict, so the longest
+    run counts it as a break (the run shown is at least that long), and "missed
+    again and again" is True or False only when it is so whatever the withheld
+    verdicts are; otherwise None (the report says it cannot tell).
+
+    >>> said = _what_reports_say(["few_under", "withheld", "under", "ok"])
+    >>> said["n_withheld"], said["longest_run"], said["missed_again_and_again"]
+    (1, 1, True)
+    >>> _what_reports_say(["under", "withheld", "withheld"])["missed_again_and_again"] is None
+    True
+    """
+    withheld = sum(s == "withheld" for s in statuses)
+    judged = [s for s in statuses if s not in NOT_JUDGED]
+    missed = sum(s in MISSED for s in judged)
+    longest = run = 0
+    for status in statuses:
+        if status == "withheld" or (status not in NOT_JUDGED and status not in MISSED):
+            run = 0
+        elif status in MISSED:
+            run += 1
+            longest = max(longest, run)
+    surely = missed >= 2 and 2 * missed >= len(judged) + withheld
+    possibly = missed + withheld >= 2 and 2 * (missed + withheld) >= len(judged) + withheld
+    return {
+        "n_withheld": withheld,
+        "n_unsure": sum(s == FEW_UNDER for s in statuses),
+        "longest_run": longest,
+        "missed_again_and_again": True if surely else (None if possibly else False),
+    }
+
+
+def _event_statuses(shown: dict[str, Any], item: dict[str, Any]) -> list[str | None]:
+    """A group's status as each event's own report shows it (None: not audited there)."""
+    statuses: list[str | None] = []
+    for event in shown["events"]:
+        found = None
+        for characteristic in event["characteristics"]:
+            if characteristic["name"] != item["characteristic"]:
+                continue
+            for group in characteristic["groups"]:
+                if group["category"] == item["category"]:
+                    found = str(group["status"])
+        statuses.append(found)
+    return statuses
+
+
 def _ratio_or_one(group: dict[str, Any]) -> float:
-    """A group's ratio for ordering; a hidden one sorts as if in proportion."""
-    return float(group["ratio"]) if group["ratio"] is not None else 1.0
+    """A group's ratio for ordering: its shown ratio, else the top of its shown band, else 1."""
+    if group["ratio"] is not None:
+        return float(group["ratio"])
+    if group.get("ratio_high") is not None:
+        return float(group["ratio_high"])
+    return 1.0
 
 
 def _attribution(events: list[dict[str, Any]]) -> list[str]:

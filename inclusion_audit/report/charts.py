@@ -10,10 +10,10 @@ palette; values are written beside the bars, so nothing depends on colour.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from inclusion_audit.report.formatters import fmt_percent, fmt_ratio, status_word
+from inclusion_audit.report.formatters import fmt_count_band, fmt_percent, fmt_ratio, status_word
 
 WIDTH = 680
 LABEL_WIDTH = 240
@@ -93,9 +93,7 @@ def share_chart(characteristic: dict[str, Any], suppression_threshold: int) -> C
                 ci_high_x=_x(_on_share_scale(group, "ratio_ci_high"), scale_max),
                 area_width=PLOT_WIDTH * group["population_share"] / scale_max,
                 participant_text=(
-                    f"fewer than {suppression_threshold}"
-                    if hidden == "small"
-                    else "withheld"
+                    (fmt_count_band(group) if hidden == "small" else "withheld")
                     if hidden
                     else fmt_percent(share)
                 ),
@@ -209,6 +207,9 @@ class TrendSeries:
     segments: list[list[tuple[float, float]]]
     """Runs of consecutive shown periods, each drawn as one line."""
     label_y: float
+    ranges: list[tuple[float, float, float]] = field(default_factory=list)
+    """Periods where only a band of ratios can be shown: (x, top y, bottom y), drawn as a
+    bar with no marker (a withheld figure is never drawn as a point)."""
 
 
 @dataclass(frozen=True)
@@ -239,12 +240,23 @@ def trend_chart(
 
     ``rows`` are the groups to draw, most important first (at most
     ``TREND_SERIES`` are drawn): each has ``category`` and ``ratios``, one per
-    period, None where it was not audited or is hidden.
+    period, None where it was not audited or is hidden, and optionally
+    ``ranges``: (low, high) ratios a hidden period's band allows (high None: no
+    upper bound), drawn as a bar, or None for a gap.
     """
     plot_width = TREND_WIDTH - TREND_LEFT - TREND_RIGHT
     plot_height = TREND_HEIGHT - TREND_TOP - TREND_BOTTOM
-    shown = [r for r in rows if any(v is not None for v in r["ratios"])][:TREND_SERIES]
-    top = max([1.5] + [v for r in shown for v in r["ratios"] if v is not None])
+
+    def drawable(row: dict[str, Any]) -> bool:
+        ranges = row.get("ranges") or []
+        return any(v is not None for v in row["ratios"]) or any(r is not None for r in ranges)
+
+    shown = [r for r in rows if drawable(r)][:TREND_SERIES]
+    top = max(
+        [1.5]
+        + [v for r in shown for v in r["ratios"] if v is not None]
+        + [b[1] for r in shown for b in r.get("ranges") or [] if b is not None and b[1] is not None]
+    )
     scale_max = next((step for step in (1.5, 2.0, 3.0, 4.0, 5.0) if top <= step), 10.0)
     top = min(top, scale_max)
 
@@ -269,8 +281,18 @@ def trend_chart(
             if not segments or not segments[-1]:
                 segments.append([])
             segments[-1].append(point)
-        lines.append((row, points, [s for s in segments if len(s) > 1]))
-    label_ys = _spread([points[-1][1] for _, points, _ in lines])
+        bars = [
+            (x(index), y(scale_max if band[1] is None else band[1]), y(band[0] or 0.0))
+            for index, band in enumerate(row.get("ranges") or [])
+            if band is not None and row["ratios"][index] is None
+        ]
+        lines.append((row, points, [s for s in segments if len(s) > 1], bars))
+    label_ys = _spread(
+        [
+            points[-1][1] if points else (bars[-1][1] + bars[-1][2]) / 2
+            for _, points, _, bars in lines
+        ]
+    )
     series = [
         TrendSeries(
             label=_shorten(row["category"]),
@@ -280,8 +302,9 @@ def trend_chart(
             points=points,
             segments=segments,
             label_y=label_y,
+            ranges=bars,
         )
-        for (row, points, segments), (colour, marker), label_y in zip(
+        for (row, points, segments, bars), (colour, marker), label_y in zip(
             lines, _TREND_STYLES, label_ys, strict=False
         )
     ]
@@ -321,11 +344,21 @@ def _describe_trend(name: str, periods: list[str], rows: list[dict[str, Any]]) -
     readable = name.replace("_", " ")
     if not rows:
         return f"No ratio of {readable} can be shown for any period."
+
+    def cell(ratio: float | None, band: tuple[float, float | None] | None) -> str:
+        if ratio is not None:
+            return fmt_ratio(ratio)
+        if band is not None and band[1] is not None:
+            return f"{fmt_ratio(band[0])} to {fmt_ratio(band[1])}"
+        return "not shown"
+
     parts = [
         f"{row['category']}: "
         + ", ".join(
-            f"{period} {fmt_ratio(ratio) if ratio is not None else 'not shown'}"
-            for period, ratio in zip(periods, row["ratios"], strict=True)
+            f"{period} {cell(ratio, band)}"
+            for period, ratio, band in zip(
+                periods, row["ratios"], row.get("ranges") or [None] * len(periods), strict=True
+            )
         )
         for row in rows
     ]

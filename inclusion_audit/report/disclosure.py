@@ -1,36 +1,51 @@
-"""Disclosure control for anything meant to be shared.
+"""Disclosure control: one model over everything a shared report or review shows.
 
-Registers hold special category data, so a published table must not let a
-reader work out how many people, down to one, are in a small group. Every rule
-lives here; reports, the CSV and the template context all read the result of
-``suppress_small_counts`` and apply nothing of their own.
+Registers hold special category data, so nothing a council publishes may let a
+reader work out how many people, down to fewer than ``threshold − 1`` possible
+values, are in a small group. Reports (HTML, PDF, Markdown, the web page, the
+CSV) and reviews read the result of :func:`suppress_small_counts` or
+:func:`suppress_review` and apply nothing of their own.
 
-The rules, per characteristic (and per quota characteristic):
+**The rule.** A shared output shows a count exactly, or shows only a *band* a
+reader already knows it lies in: "0–4" for a small cell (a count from 1 to
+``threshold − 1``, and every zero of the same table, so small cells and zeros
+look alike), or "withheld" (at least ``threshold``) for a cell hidden to protect
+another. Every other figure about a hidden cell (its ratio, status, the words
+and order of recommendations, a pooled total in a review) is computed **from
+the bands and the figures already shown, never from the hidden count**, so it
+tells a reader nothing the bands did not. The bands themselves are chosen so
+that, with every total and linked table shown, each hidden cell could still hold
+at least ``threshold − 1`` values (as many as "fewer than 5" leaves for a group
+someone is known to be in: 1 to 4). ``tests/test_disclosure_attack.py`` checks
+this with an integer programme over everything a report or review shows.
 
-* **Primary suppression**: counts from 1 to ``threshold − 1`` are shown as
-  "fewer than 5", and so are the zeros of the same table, so that "fewer than
-  5" may be 0 and reveals no more than it says.
-* **Secondary suppression**: a reader who knows these rules knows what the
-  hidden cells add up to, that a small cell holds 0 to 4 and a withheld one at
-  least 5. While that pins any hidden cell to a single value, the smallest
-  visible count is withheld too. When nothing is left to withhold, the
-  characteristic's answer counts are withheld as well.
-* **Everything derived from a hidden count is hidden with it**: share,
-  interval, ratio, p-values, the bounds for unknown answers and the shortfall;
-  and the characteristic's dissimilarity index and chi-square test, which with
-  the other counts known would pin the hidden ones down.
-* **Statuses** that would narrow a hidden count are coarsened. A small group
-  that is under-represented keeps that finding, as ``few_under``, as long as it
-  still leaves at least two possible counts; any other status of a hidden group
-  that depends on its count becomes ``withheld``. ``insufficient_data`` depends
-  only on the expected count, so it stays.
-* **Answers that were not placed** ("Non-binary" under sex, "BAME"): when any of
-  their counts is small, the breakdown (blank, declined, broad only, could not
-  be placed, and each answer's count) is withheld and only the total remains. The
-  finding "more than a quarter of the answers could not be read" stays only while
-  it leaves the hidden count at least two possible values.
-* **Quotas** follow the same rules, and a quota is hidden wherever the matching
-  group is hidden in its characteristic's table.
+How the bands are chosen, per characteristic:
+
+* **Primary**: counts from 1 to ``threshold − 1`` are small, with the table's
+  zeros. A band that someone must have chosen to be listed (age bands read from
+  a banded register) holds at least 1.
+* **Complementary**: a reader knows what the hidden cells add up to. While that
+  sum, with the bands, leaves any hidden cell fewer than ``threshold − 1``
+  values, the smallest shown count is withheld too; when none is left, the
+  table's answer counts are withheld and every cell shows only "withheld".
+* **Linked tables**: the detailed and broad ethnic tables of one column are
+  protected together: a broad group with a hidden detailed cell is hidden, a
+  hidden broad group has a hidden detailed cell, and each table is protected
+  again until neither changes.
+* **Findings without counts**: a hidden group's ratio is shown as the band of
+  ratios its count band allows, and its status only where every count in the
+  band gives the same answer: ``few_under`` (under-represented, firmly or
+  possibly: the report says it cannot say which) when even the band's top is
+  below the under threshold; ``ok`` when the whole band is in line; else
+  ``withheld``. ``insufficient_data`` depends only on the expected count.
+* **Answers that were not placed** ("Non-binary" under sex): when any of their
+  counts is small, the breakdown is withheld, and the answers are not named
+  when the unknown total would then count them. The finding "more than a
+  quarter of the answers could not be read" stays only while it leaves the
+  hidden count at least two possible values.
+* **Quotas** are hidden with their group, and otherwise as a table of their
+  own; a hidden quota's met / not met is shown only when its band gives the
+  same answer for every count, or leaves enough values either way.
 * **Places** (deprivation deciles and wards, from postcodes) are tables like any
   other. A ward is listed as one nobody came from only while its zero is shown,
   and the matched and outside-area postcode counts are withheld with a place
@@ -41,12 +56,13 @@ The rules, per characteristic (and per quota characteristic):
   hidden cell holding someone can be pinned down, else the whole cross is withheld.
 * **Weighted results** (``--question``): each question's answer options are a table
   with the same rules; a hidden option loses its shares, intervals and sentence too.
+* **Recommendations and "what worked"**: a hidden group is named only when its
+  shown status says it was missed, without figures; when any recommended group
+  is hidden, the shared order is by figures that are shown (status, then the
+  shown shortfall or the population share), one action per group in turn.
 
 A zero stays visible in a table with no small counts: "nobody aged 16-24 took
-part" identifies nobody, and it is the finding the report exists to show. Where
-a zero is hidden, a ``few_under`` status still says the group was missed. Counts
-of blank and
-"prefer not to say" answers are not characteristics and stay visible. ONS
+part" identifies nobody, and it is the finding the report exists to show. ONS
 secure-research practice uses a threshold of 10; this tool defaults to 5.
 """
 
@@ -63,6 +79,7 @@ from inclusion_audit.vocab.folding import column_key, normalise
 
 FEW_UNDER = "few_under"
 WITHHELD = "withheld"
+MISSED_STATUSES = ("under", "possible_under", FEW_UNDER)
 _HIDDEN_WITH_COUNT = (
     "count",
     "share",
@@ -82,79 +99,109 @@ _HIDDEN_WITH_COUNT = (
     "dispersion",
 )
 _COUNT_FREE_STATUSES = ("insufficient_data",)
+_TOLERANCE = 1e-9
+
+
+def required_values(threshold: int) -> int:
+    """How many values every hidden count must keep: as many as "1 to threshold − 1"."""
+    return max(threshold - 1, 1)
+
+
+# ---------------------------------------------------------------------------
+# One table
 
 
 def hidden_indices(counts: Sequence[int], threshold: int) -> tuple[set[int], set[int]]:
-    """Cells shown as "fewer than threshold" and cells withheld to protect them.
-
-    Any count from 1 to ``threshold − 1`` hides, with every zero of the same table
-    (so "fewer than 5" may mean 0 and says nothing more); then visible counts are
-    withheld, smallest first, until no hidden count can be worked out.
+    """Cells shown as small ("0–4") and cells withheld to protect them, in one table.
 
     >>> hidden_indices([2, 7, 30], 5)
     ({0}, {1})
-    >>> hidden_indices([1, 6, 5], 5)  # 1 + 5 = 6 would pin both: withhold the 6 too
+    >>> hidden_indices([1, 6, 5], 5)
     ({0}, {1, 2})
-    >>> hidden_indices([3, 0, 12], 5)
+    >>> hidden_indices([3, 0, 12], 5)  # 0 to 3 each: enough values
     ({0, 1}, set())
-    >>> hidden_indices([1, 2, 30], 5)
-    ({0, 1}, set())
+    >>> hidden_indices([10, 20], 5)
+    (set(), set())
     """
-    small, withheld, _ = _hidden_cells(counts, [threshold - 1] * len(counts), threshold)
-    return small, withheld
+    bands, small, _ = _protect(counts, [0] * len(counts), threshold, set())
+    return small, set(bands) - small
 
 
-def _hidden_cells(
-    counts: Sequence[int], uppers: Sequence[int], threshold: int
-) -> tuple[set[int], set[int], bool]:
-    """Small and withheld cells, and whether a hidden count is still pinned down.
+Band = tuple[int, int | None]
 
-    A reader who knows these rules knows a small cell holds 0 to its upper bound
-    (at least 1 when it is the only small cell), a withheld one at least the
-    threshold, and what they add up to. Cells are withheld, smallest first,
-    until every hidden cell could hold at least two values.
+
+def _protect(
+    counts: Sequence[int], lows: Sequence[int], threshold: int, forced: set[int]
+) -> tuple[dict[int, Band], set[int], bool]:
+    """The band of every hidden cell, the small ones, and whether the whole table is withheld.
+
+    ``lows`` are the least a reader knows each cell holds (1 for a band listed
+    only when chosen). ``forced`` cells are hidden because a linked table hides
+    them; they show no band at all (0 or more), whatever their size, so that
+    which band they show says nothing.
     """
-    if not any(0 < c < threshold for c in counts):
-        return set(), set(), False
-    small = {i for i, c in enumerate(counts) if c < threshold}
-    withheld: set[int] = set()
-    while _pinned(counts, uppers, small, withheld, threshold):
-        candidates = [(c, i) for i, c in enumerate(counts) if i not in small | withheld]
+    bands: dict[int, Band] = {}
+    if any(0 < c < threshold for c in counts):
+        bands = {i: (lows[i], threshold - 1) for i, c in enumerate(counts) if c < threshold}
+    small = set(bands)
+    for i in forced:
+        bands.setdefault(i, (0, None))
+    if not bands:
+        return {}, set(), False
+    while _narrowed(counts, bands, small, threshold):
+        candidates = [(c, i) for i, c in enumerate(counts) if i not in bands]
         if not candidates:
-            return small, withheld, True
-        withheld.add(min(candidates)[1])
-    return small, withheld, False
+            return bands, small, True
+        bands[min(candidates)[1]] = (threshold, None)
+    return bands, small, False
 
 
-def _pinned(
-    counts: Sequence[int],
-    uppers: Sequence[int],
-    small: set[int],
-    withheld: set[int],
-    threshold: int,
+def _narrowed(
+    counts: Sequence[int], bands: dict[int, Band], small: set[int], threshold: int
 ) -> bool:
-    hidden = sorted(small | withheld)
+    """Whether the hidden cells' sum and bands leave any of them too few values.
+
+    A reader knows the sum (the total less the shown counts) and each band; and,
+    when one cell alone is small, that it holds at least 1 (something small was
+    hidden). For one sum with bands the range of each cell is exact.
+    """
+    hidden = sorted(bands)
     total = sum(counts[i] for i in hidden)
-    low = {i: (1 if len(small) == 1 else 0) if i in small else threshold for i in hidden}
-    high = {i: uppers[i] if i in small else total for i in hidden}
+    low = {i: bands[i][0] for i in hidden}
+    if len(small) == 1:
+        (only,) = small
+        low[only] = max(low[only], 1)
+    high = {}
+    for i in hidden:
+        top = bands[i][1]
+        high[i] = total if top is None else min(total, top)
     sum_low, sum_high = sum(low.values()), sum(high.values())
+    need = required_values(threshold)
     for i in hidden:
         least = max(low[i], total - (sum_high - high[i]))
         most = min(high[i], total - (sum_low - low[i]))
-        if most - least < 1:
+        if most - least + 1 < need:
             return True
     return False
 
 
+# ---------------------------------------------------------------------------
+# An audit result
+
+
 def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, Any]:
-    """A copy of a result dictionary with small counts, and what reveals them, hidden.
+    """A copy of a result dictionary as a shared output may show it.
 
-    Every group and quota gains ``suppressed`` (bool), every group
-    ``hidden_reason`` (``"small"`` for a count below the threshold, ``"withheld"``
-    for one hidden to protect another, else None), and every characteristic
-    ``statistics_withheld`` (bool). ``threshold`` 0 or 1 hides nothing.
+    Every group and quota gains ``suppressed`` (bool); every group
+    ``hidden_reason`` (``"small"``, ``"withheld"`` or None) and, when hidden, the
+    band it shows (``count_low``, ``count_high``; None is unbounded) and the
+    ratios that band allows (``ratio_low``, ``ratio_high``); every characteristic
+    ``statistics_withheld``. Recommendations, barriers and "what worked" are
+    reworded, filtered and reordered as the module docstring says. ``threshold``
+    0 or 1 hides nothing.
 
-    >>> result = {"settings": {"under_threshold": 0.8}, "characteristics": [{"groups": [
+    >>> result = {"settings": {"under_threshold": 0.8}, "characteristics": [{"name": "x",
+    ...     "column": "x", "n_known": 50, "groups": [
     ...     {"category": "A", "count": 2, "shortfall": 8, "status": "under",
     ...      "population_share": 0.2, "expected_count": 10},
     ...     {"category": "B", "count": 7, "shortfall": 0, "status": "ok",
@@ -162,55 +209,49 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
     ...     {"category": "C", "count": 41, "shortfall": 0, "status": "over",
     ...      "population_share": 0.6, "expected_count": 30}]}]}
     >>> groups = suppress_small_counts(result, 5)["characteristics"][0]["groups"]
-    >>> [(g["category"], g["count"], g["status"], g["suppressed"]) for g in groups]
-    [('A', None, 'few_under', True), ('B', None, 'withheld', True), ('C', 41, 'over', False)]
+    >>> [(g["category"], g["count"], g["status"], g["count_low"], g["count_high"]) for g in groups]
+    [('A', None, 'few_under', 0, 4), ('B', None, 'withheld', 5, 9), ('C', 41, 'over', None, None)]
     """
     shown = copy.deepcopy(result)
-    under_threshold = float(shown.get("settings", {}).get("under_threshold", 0.8))
-    hidden_categories: dict[str, set[str]] = {}
-    for characteristic in shown["characteristics"]:
-        groups = characteristic["groups"]
-        n_known = characteristic.get("n_known", sum(g["count"] for g in groups))
-        uppers = [_largest_possible(g, n_known, threshold, under_threshold) for g in groups]
-        small, withheld, pinned = _hidden_cells([g["count"] for g in groups], uppers, threshold)
-        characteristic["statistics_withheld"] = bool(small)
-        if small:
-            characteristic["dissimilarity_index"] = None
-            characteristic["chi_square"] = None
-        if pinned:
-            # Every category is hidden and the total alone would give them away.
-            for key in (
-                "n_known",
-                "n_unknown",
-                "n_blank",
-                "n_declined",
-                "unknown_rate",
-                "unplaceable_rate",
-                "answers_unreadable",
-            ):
-                characteristic[key] = None
-        for i, group in enumerate(groups):
-            group["suppressed"] = i in small or i in withheld
-            group["hidden_reason"] = "small" if i in small else WITHHELD if i in withheld else None
-            if group["suppressed"]:
-                group["status"] = _shown_status(group, i in small and not pinned, uppers[i])
-                for key in _HIDDEN_WITH_COUNT:
-                    if key in group:
-                        group[key] = None
+    characteristics = shown.get("characteristics", [])
+    for characteristic in characteristics:
+        for group in characteristic["groups"]:
+            group["suppressed"] = False
+            group["hidden_reason"] = None
+            group.setdefault("count_low", None)
+            group.setdefault("count_high", None)
+            group.setdefault("ratio_low", None)
+            group.setdefault("ratio_high", None)
+        characteristic["statistics_withheld"] = False
+    for quota in shown.get("quotas", []) or []:
+        quota["suppressed"] = False
+    if threshold <= 1:
+        return shown
+    settings = shown.get("settings", {}) or {}
+    plans = {id(c): _plan(c, threshold) for c in characteristics}
+    _link_levels(characteristics, plans, threshold)
+    hidden_categories: dict[str, dict[str, dict[str, Any]]] = {}
+    for characteristic in characteristics:
+        bands, small, pinned = plans[id(characteristic)]
+        _apply(characteristic, bands, small, pinned, settings)
         _suppress_unplaced(characteristic, threshold)
         hidden_categories[column_key(characteristic.get("name", ""))] = {
-            normalise(g["category"]) for g in groups if g["suppressed"]
+            normalise(g["category"]): g for g in characteristic["groups"]
         }
-    _suppress_quotas(shown.get("quotas", []), hidden_categories, threshold)
+    _suppress_quotas(shown.get("quotas", []) or [], hidden_categories, threshold)
     _suppress_geography(shown)
     if shown.get("intersections") and threshold > 1:
+        hidden_margins = {
+            key: {category for category, g in table.items() if g.get("suppressed")}
+            for key, table in hidden_categories.items()
+        }
         shown["intersections"] = _suppress_intersections(
-            shown, suppress_small_counts, threshold, hidden_categories
+            shown, suppress_small_counts, threshold, hidden_margins
         )
     if shown.get("weighted_results"):
         shown["weighted_results"] = suppress_weighted_results(shown["weighted_results"], threshold)
-    if threshold > 1:
-        _withhold_recommendations(shown)
+    _withhold_recommendations(shown)
+    _protect_actions(shown)
     return shown
 
 
@@ -268,12 +309,148 @@ def _withhold_recommendations(shown: dict[str, Any]) -> None:
         barrier["groups"] = [p for p in barrier.get("groups", []) if tuple(p) not in withheld]
 
 
+def _lows(characteristic: dict[str, Any]) -> list[int]:
+    """The least a reader knows each cell holds.
+
+    Age bands read from a banded register are listed only when someone chose
+    them (until zero-count groups are listed), so each listed band holds 1.
+    """
+    groups = characteristic["groups"]
+    from_answers = column_key(characteristic.get("name", "")) == "age" and not any(
+        g["count"] == 0 for g in groups
+    )
+    return [1 if from_answers else 0 for _ in groups]
+
+
+def _plan(characteristic: dict[str, Any], threshold: int, forced: set[int] | None = None) -> Any:
+    counts = [int(g["count"]) for g in characteristic["groups"]]
+    return _protect(counts, _lows(characteristic), threshold, forced or set())
+
+
+def _link_levels(
+    characteristics: list[dict[str, Any]], plans: dict[int, Any], threshold: int
+) -> None:
+    """Protect the detailed and broad tables of one column together (see the module docstring)."""
+    by_column: dict[str, list[dict[str, Any]]] = {}
+    for characteristic in characteristics:
+        by_column.setdefault(str(characteristic.get("column")), []).append(characteristic)
+    for tables in by_column.values():
+        if len(tables) != 2:
+            continue
+        detailed, broad = sorted(tables, key=lambda c: len(c["groups"]), reverse=True)
+        parents = {b["category"]: i for i, b in enumerate(broad["groups"])}
+        parent_of = {
+            i: parents.get(g["category"].split(": ", 1)[0])
+            for i, g in enumerate(detailed["groups"])
+        }
+        if any(p is None for p in parent_of.values()):
+            continue
+        forced_detail: set[int] = set()
+        forced_broad: set[int] = set()
+        for _ in range(len(detailed["groups"]) + len(broad["groups"])):
+            hidden_detail = set(plans[id(detailed)][0])
+            want_broad = {parent_of[i] for i in hidden_detail} | forced_broad
+            plans[id(broad)] = _plan(broad, threshold, {p for p in want_broad if p is not None})
+            hidden_broad = set(plans[id(broad)][0])
+            extra = set()
+            for p in hidden_broad:
+                members = [i for i, q in parent_of.items() if q == p]
+                if members and not any(i in hidden_detail for i in members):
+                    extra.add(min(members, key=lambda i: detailed["groups"][i]["count"]))
+            if not extra - forced_detail and want_broad <= hidden_broad:
+                break
+            forced_detail |= extra
+            forced_broad |= hidden_broad
+            plans[id(detailed)] = _plan(detailed, threshold, forced_detail | hidden_detail)
+
+
+def _apply(
+    characteristic: dict[str, Any],
+    bands: dict[int, Band],
+    small: set[int],
+    pinned: bool,
+    settings: dict[str, Any],
+) -> None:
+    groups = characteristic["groups"]
+    characteristic["statistics_withheld"] = bool(bands)
+    if not bands:
+        return
+    characteristic["dissimilarity_index"] = None
+    characteristic["chi_square"] = None
+    if pinned:
+        for key in (
+            "n_known",
+            "n_unknown",
+            "n_blank",
+            "n_declined",
+            "unknown_rate",
+            "unplaceable_rate",
+            "answers_unreadable",
+        ):
+            characteristic[key] = None
+    n_known = characteristic.get("n_known")
+    shown_total = sum(int(g["count"]) for i, g in enumerate(groups) if i not in bands)
+    for i, band in bands.items():
+        group = groups[i]
+        low, high = (0, None) if pinned else band
+        if n_known is not None:
+            room = n_known - shown_total - sum(bands[j][0] for j in bands if j != i)
+            high = room if high is None else min(high, room)
+        group["suppressed"] = True
+        group["hidden_reason"] = "small" if i in small and not pinned else WITHHELD
+        group["count_low"], group["count_high"] = low, high
+        expected = None if n_known is None else n_known * float(group["population_share"])
+        group["status"] = _band_status(group, low, high, expected, settings)
+        for key in _HIDDEN_WITH_COUNT:
+            if key in group:
+                group[key] = None
+        if expected:
+            group["ratio_low"] = low / expected
+            group["ratio_high"] = None if high is None else high / expected
+        if n_known is None:
+            group["expected_count"] = None
+
+
+def _band_status(
+    group: dict[str, Any],
+    low: int,
+    high: int | None,
+    expected: float | None,
+    settings: dict[str, Any],
+) -> str:
+    """The status every count in the band gives, or ``withheld``."""
+    status = str(group["status"])
+    if expected is None:
+        return WITHHELD
+    if status in _COUNT_FREE_STATUSES:
+        return status
+    if expected <= 0:
+        return WITHHELD
+    under = float(settings.get("under_threshold", 0.8))
+    over = float(settings.get("over_threshold", 1.25))
+    if (
+        high is not None
+        and high / expected < under * (1 - _TOLERANCE)
+        and status in ("under", "possible_under")
+    ):
+        return FEW_UNDER
+    if (
+        high is not None
+        and low / expected >= under * (1 - _TOLERANCE)
+        and high / expected <= over * (1 + _TOLERANCE)
+        and status == "ok"
+    ):
+        return "ok"
+    return WITHHELD
+
+
 def _suppress_unplaced(characteristic: dict[str, Any], threshold: int) -> None:
     """Small counts of answers that were not placed can be as telling as a group's.
 
-    "Non-binary (2)" under a sex question says two people are non-binary. When any
-    such count is small, the breakdown of unplaced answers is withheld and only
-    their total (``n_unknown``) stays; the answers are still named.
+    "Non-binary (1)" under a sex question says one person is non-binary. When any
+    such count is small, the breakdown is withheld; the answers stay named only
+    while the unknown total, with each named answer given at least once, still
+    leaves every one of them enough possible counts.
     """
     items = characteristic.get("unplaceable", [])
     parts = [characteristic.get("n_broad_only", 0), characteristic.get("n_unplaceable", 0)]
@@ -287,6 +464,10 @@ def _suppress_unplaced(characteristic: dict[str, Any], threshold: int) -> None:
         characteristic["answers_unreadable"] = None
     for item in items:
         item["count"] = None
+    unknown = characteristic.get("n_unknown")
+    if unknown is None or unknown - len(items) + 1 < required_values(threshold):
+        characteristic["unplaceable"] = []
+        characteristic["unplaceable_withheld"] = True
 
 
 def _unreadable_leaves_room(characteristic: dict[str, Any]) -> bool:
@@ -302,153 +483,160 @@ def _unreadable_leaves_room(characteristic: dict[str, Any]) -> bool:
     return bool(unknown - (known // 3 + 1) >= 1)
 
 
-def _largest_possible(
-    group: dict[str, Any], n_known: int, threshold: int, under_threshold: float
-) -> int:
-    """The largest count a reader could think a hidden small cell holds."""
-    if group["status"] in ("under", "possible_under"):
-        # Under means count < under_threshold × π × n.
-        bound = under_threshold * group["population_share"] * n_known
-        return int(max(0, min(threshold - 1, math.ceil(bound) - 1)))
-    return threshold - 1
-
-
-def _shown_status(group: dict[str, Any], small: bool, largest: int) -> str:
-    """The status a hidden group may show without narrowing its count further."""
-    status = str(group["status"])
-    if status in _COUNT_FREE_STATUSES:
-        return status
-    if small and status in ("under", "possible_under") and largest >= 1:
-        return FEW_UNDER
-    return WITHHELD
 
 
 def _suppress_quotas(
-    quotas: list[dict[str, Any]], hidden_categories: dict[str, set[str]], threshold: int
+    quotas: list[dict[str, Any]],
+    groups: dict[str, dict[str, dict[str, Any]]],
+    threshold: int,
 ) -> None:
+    """Quotas are hidden with their group, else as a table of their own (module docstring)."""
     by_characteristic: dict[str, list[dict[str, Any]]] = {}
     for quota in quotas:
         by_characteristic.setdefault(column_key(quota["characteristic"]), []).append(quota)
-    for key, group in by_characteristic.items():
-        linked = hidden_categories.get(key, set())
-        primary, secondary = hidden_indices([q["count"] for q in group], threshold)
-        hidden = primary | secondary
-        hidden |= {i for i, q in enumerate(group) if normalise(q["category"]) in linked}
-        if len(hidden) == 1:
-            others = [(q["count"], i) for i, q in enumerate(group) if i not in hidden]
+    need = required_values(threshold)
+    for key, table in by_characteristic.items():
+        linked = groups.get(key, {})
+        counts = [int(q["count"]) for q in table]
+        forced = {
+            i
+            for i, q in enumerate(table)
+            if linked.get(normalise(q["category"]), {}).get("suppressed")
+        }
+        bands, small, _ = _protect(counts, [0] * len(table), threshold, forced)
+        if len(bands) == 1:
+            others = [(c, i) for i, c in enumerate(counts) if i not in bands]
             if others:
-                hidden.add(min(others)[1])
-        if hidden:
-            hidden |= {i for i, q in enumerate(group) if q["count"] == 0}
-        for i, quota in enumerate(group):
-            quota["suppressed"] = i in hidden
-            if i in hidden:
-                quota["count"] = quota["met"] = quota["gap"] = None
-
-
-def suppress_review(review: dict[str, Any], threshold: int) -> dict[str, Any]:
-    """A copy of a review dictionary (``ReviewResult.to_dict``) with small counts hidden.
-
-    Each event's groups are hidden exactly as that event's own report hides
-    them (``suppress_small_counts`` on what the store kept, with the same
-    threshold). A pooled count (the whole period's, and each trend period's)
-    is shown only when **every** event it adds up showed its count for that
-    group in its own report; otherwise it is withheld, with everything derived
-    from it (ratio, interval, p-values and a status that depends on the count).
-    Likewise a pooled table's answer counts (``n_known``, ``n_unknown``) are
-    shown only when every event showed its own, and a pooled expected count only
-    when every event's ``n_known`` behind it was shown.
-
-    So every number a shared review shows is a sum (or a function of sums) of
-    numbers the events' own reports already show: no differencing between
-    events, periods and the pooled table, and no bounding by "fewer than 5",
-    can reveal more than those reports do. A withheld pooled count says nothing
-    about its size (``hidden_reason`` is ``"withheld"``, never ``"small"``).
-    Groups gain ``suppressed`` and ``hidden_reason``.
-    """
-    shown = copy.deepcopy(review)
-    if threshold <= 1:
-        for table in _review_tables(shown):
-            for group in table["groups"]:
-                group["suppressed"] = False
-                group["hidden_reason"] = None
-        return shown
-    # (event id, characteristic, category) whose count the event's own report shows,
-    # and (event id, characteristic) whose answer counts it shows.
-    published_counts: set[tuple[int, str, str]] = set()
-    published_totals: set[tuple[int, str]] = set()
-    for event in shown["events"]:
-        own = suppress_small_counts(
-            {
-                "settings": event.get("settings") or {},
-                "characteristics": event["characteristics"],
-            },
-            threshold,
-        )
-        for characteristic in own["characteristics"]:
-            # The store does not keep the unplaced answers' breakdown the audit uses to
-            # decide whether these may be shown, so a review never shows them.
-            characteristic["n_blank"] = characteristic["n_declined"] = None
-            characteristic.pop("statistics_withheld", None)
-            characteristic.pop("dissimilarity_index", None)
-            characteristic.pop("chi_square", None)
-            characteristic.pop("unknown_rate", None)
-            name = characteristic["name"]
-            if characteristic["n_known"] is not None:
-                published_totals.add((event["id"], name))
-            for group in characteristic["groups"]:
-                if not group["suppressed"]:
-                    published_counts.add((event["id"], name, group["category"]))
-        event["characteristics"] = own["characteristics"]
-
-    _withhold_pooled(shown["pooled"], shown["events"], published_counts, published_totals)
-    for period in shown["trend"]:
-        members = [e for e in shown["events"] if period["start"] <= e["date"] <= period["end"]]
-        _withhold_pooled(period["characteristics"], members, published_counts, published_totals)
-    return shown
-
-
-def _review_tables(review: dict[str, Any]) -> list[dict[str, Any]]:
-    tables = list(review["pooled"])
-    tables += [c for period in review["trend"] for c in period["characteristics"]]
-    tables += [c for event in review["events"] for c in event["characteristics"]]
-    return tables
-
-
-def _withhold_pooled(
-    characteristics: list[dict[str, Any]],
-    events: Sequence[dict[str, Any]],
-    published_counts: set[tuple[int, str, str]],
-    published_totals: set[tuple[int, str]],
-) -> None:
-    """Hide each pooled figure that is not a sum of figures the events' reports show."""
-    for characteristic in characteristics:
-        name = characteristic["name"]
-        audited = [e for e in events if any(c["name"] == name for c in e["characteristics"])]
-        totals_shown = all((e["id"], name) in published_totals for e in audited)
-        if not totals_shown:
-            characteristic["n_known"] = characteristic["n_unknown"] = None
-        for group in characteristic["groups"]:
-            category = group["category"]
-            contributors = [
-                e
-                for e in audited
-                for c in e["characteristics"]
-                if c["name"] == name and any(g["category"] == category for g in c["groups"])
-            ]
-            shown = all((e["id"], name, category) in published_counts for e in contributors)
-            group["suppressed"] = not shown
-            group["hidden_reason"] = None if shown else WITHHELD
-            if shown:
+                bands[min(others)[1]] = (threshold, None)
+        for i, quota in enumerate(table):
+            hidden = i in bands
+            quota["suppressed"] = hidden
+            if not hidden:
                 continue
-            expected_shown = all((e["id"], name) in published_totals for e in contributors)
-            if not (expected_shown and group["status"] in _COUNT_FREE_STATUSES):
-                group["status"] = WITHHELD
-            for key in _HIDDEN_WITH_COUNT:
-                if key in group:
-                    group[key] = None
-            if not expected_shown:
-                group["expected_count"] = None
+            group = linked.get(normalise(quota["category"]))
+            if group is not None and group.get("suppressed"):
+                low, high = group["count_low"], group["count_high"]
+            else:
+                low, high = bands[i]
+            quota["count_low"], quota["count_high"] = low, high
+            small_band = (
+                group.get("hidden_reason")
+                if group is not None and group.get("suppressed")
+                else ("small" if i in small else WITHHELD)
+            )
+            quota["hidden_reason"] = small_band
+            met = quota["met"]
+            quota["count"] = quota["gap"] = None
+            quota["met"] = met if _met_shown(quota, low, high, need) else None
+
+
+def _met_shown(quota: dict[str, Any], low: int, high: int | None, need: int) -> bool:
+    """Whether "met" or "not met" may be shown: both answers leave enough values, or
+    the band gives one answer for every count."""
+    if quota.get("minimum") is None or quota.get("maximum") is None:
+        return False
+    top = high if high is not None else low + 10**6
+    inside = max(0, min(top, int(quota["maximum"])) - max(low, int(quota["minimum"])) + 1)
+    outside = (top - low + 1) - inside
+    return inside == 0 or outside == 0 or (inside >= need and outside >= need)
+
+
+# ---------------------------------------------------------------------------
+# Recommendations, barriers and what worked
+
+
+def _protect_actions(shown: dict[str, Any]) -> None:
+    """Recommendations name a hidden group only as missed, without figures, in an order
+    computed from shown figures; barriers and "what worked" follow.
+
+    A hidden group whose shown status is not a missed one must not be named at
+    all: a recommendation for it is dropped, and any clause of evidence or "what
+    worked" that names it (such as "White residents were over-represented") is
+    left out, since its wording would give its status away.
+    """
+    groups = {
+        (c["name"], g["category"]): g for c in shown.get("characteristics", []) for g in c["groups"]
+    }
+    hidden = {pair for pair, g in groups.items() if g.get("suppressed")}
+    if not hidden:
+        return
+    from inclusion_audit.action.wording import describe_group
+
+    def named(pair: tuple[str, str]) -> bool:
+        return pair not in hidden or groups[pair]["status"] in MISSED_STATUSES
+
+    secret = [describe_group(*pair).casefold() for pair in hidden if not named(pair)]
+
+    def tells(text: str) -> bool:
+        folded = text.casefold()
+        return any(words in folded for words in secret)
+
+    actions = []
+    for item in shown.get("recommendations", []) or []:
+        pair = (item["characteristic"], item["category"])
+        if not named(pair):
+            continue
+        evidence = _protected_evidence(
+            item["evidence"], describe_group(*pair), pair in hidden, tells
+        )
+        actions.append({**item, "evidence": evidence})
+    if any((a["characteristic"], a["category"]) in hidden for a in actions):
+        actions = _shared_order(actions, groups)
+    shown["recommendations"] = actions
+    barriers = []
+    for barrier in shown.get("barriers", []) or []:
+        kept = [list(p) for p in barrier.get("groups", []) if named((p[0], p[1]))]
+        if kept or not barrier.get("groups"):
+            clauses = [clause for clause in barrier.get("evidence", []) if not tells(clause)]
+            barriers.append({**barrier, "groups": kept, "evidence": clauses})
+    shown["barriers"] = barriers
+    shown["what_worked"] = [
+        sentence for sentence in shown.get("what_worked", []) or [] if not tells(sentence)
+    ]
+
+
+def _protected_evidence(evidence: str, who: str, hidden: bool, tells: Any) -> str:
+    """The evidence with its closing gap clause ("people aged 16-24 were 7% of …") worded
+    without figures when the group is hidden, and its reasons left out when they name a
+    group whose status is withheld."""
+    start = max(evidence.rfind(f"no {who} took part"), evidence.rfind(f"{who} were "))
+    reasons, gap = (evidence[:start], evidence[start:]) if start >= 0 else (evidence, "")
+    if hidden:
+        gap = f"{who} were under-represented (figures withheld to protect small counts)"
+    if tells(reasons):
+        label = reasons.split(": ", 1)[0]
+        reasons = f"{label}: " if gap else f"{label}."
+    return reasons + gap
+
+
+def _shared_order(
+    actions: list[dict[str, Any]], groups: dict[tuple[str, str], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Actions in an order computed from shown figures only: groups by shown status
+    (firm, possible, then hidden), then shown shortfall or population share; one
+    action per group in turn, each group's own order kept; priorities renumbered."""
+    tier = {"under": 0, "possible_under": 1, FEW_UNDER: 2}
+    queues: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for action in actions:
+        queues.setdefault((action["characteristic"], action["category"]), []).append(action)
+
+    def key(pair: tuple[str, str]) -> tuple[float, float, float, str, str]:
+        group = groups.get(pair, {})
+        return (
+            tier.get(str(group.get("status")), 3),
+            -float(group.get("shortfall") or 0),
+            -float(group.get("population_share") or 0),
+            pair[0],
+            pair[1],
+        )
+
+    order = sorted(queues, key=key)
+    ranked = []
+    while any(queues.values()):
+        for pair in order:
+            if queues[pair]:
+                ranked.append(queues[pair].pop(0))
+    return [{**action, "priority": n} for n, action in enumerate(ranked, start=1)]
 
 
 def hidden_groups(result: AuditResult, suppress_below: int) -> frozenset[tuple[str, str]]:
@@ -466,6 +654,128 @@ def hidden_groups(result: AuditResult, suppress_below: int) -> frozenset[tuple[s
         for group in characteristic["groups"]
         if group.get("suppressed")
     )
+
+
+# ---------------------------------------------------------------------------
+# A review
+
+
+def suppress_review(review: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """A copy of a review dictionary (``ReviewResult.to_dict``) as a shared review may show it.
+
+    Each event's groups are hidden exactly as that event's own report hides them
+    (:func:`suppress_small_counts` on what the store kept, with the same
+    threshold). A pooled count (the whole period's, and each trend period's) is
+    shown when every event it adds up showed its count for that group; otherwise
+    it shows the band those events' own figures allow (the shown counts plus
+    each hidden count's band: ``count_low``, ``count_high``), the ratios that band
+    allows, and a status only where every count in the band gives it (as for a
+    hidden group of an audit). A pooled table's answer counts, and a pooled
+    expected count, are shown only when every event showed its own.
+
+    So every figure a shared review shows is a function of figures the events'
+    own reports already show: it can tell a reader nothing they do not. Groups
+    gain ``suppressed`` and ``hidden_reason``.
+    """
+    shown = copy.deepcopy(review)
+    if threshold <= 1:
+        for table in _review_tables(shown):
+            for group in table["groups"]:
+                group["suppressed"] = False
+                group["hidden_reason"] = None
+        return shown
+    settings = shown.get("settings", {}) or {}
+    # Each event's groups, and answer counts, as its own report shows them.
+    published: dict[tuple[int, str, str], dict[str, Any]] = {}
+    published_totals: set[tuple[int, str]] = set()
+    for event in shown["events"]:
+        own = suppress_small_counts(
+            {
+                "settings": event.get("settings") or {},
+                "characteristics": [
+                    {**c, "column": c["name"].removesuffix("_broad")}
+                    for c in event["characteristics"]
+                ],
+            },
+            threshold,
+        )
+        for characteristic in own["characteristics"]:
+            # The store does not keep the unplaced answers' breakdown, so a review never
+            # shows it.
+            characteristic.pop("column", None)
+            characteristic["n_blank"] = characteristic["n_declined"] = None
+            for key in ("statistics_withheld", "dissimilarity_index", "chi_square"):
+                characteristic.pop(key, None)
+            characteristic.pop("unknown_rate", None)
+            name = characteristic["name"]
+            if characteristic["n_known"] is not None:
+                published_totals.add((event["id"], name))
+            for group in characteristic["groups"]:
+                published[event["id"], name, group["category"]] = group
+        event["characteristics"] = own["characteristics"]
+
+    _withhold_pooled(shown["pooled"], shown["events"], published, published_totals, settings)
+    for period in shown["trend"]:
+        members = [e for e in shown["events"] if period["start"] <= e["date"] <= period["end"]]
+        _withhold_pooled(period["characteristics"], members, published, published_totals, settings)
+    return shown
+
+
+def _review_tables(review: dict[str, Any]) -> list[dict[str, Any]]:
+    tables = list(review["pooled"])
+    tables += [c for period in review["trend"] for c in period["characteristics"]]
+    tables += [c for event in review["events"] for c in event["characteristics"]]
+    return tables
+
+
+def _withhold_pooled(
+    characteristics: list[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    published: dict[tuple[int, str, str], dict[str, Any]],
+    published_totals: set[tuple[int, str]],
+    settings: dict[str, Any],
+) -> None:
+    """Each pooled figure as the sum of what the events' reports show (see suppress_review)."""
+    for characteristic in characteristics:
+        name = characteristic["name"]
+        audited = [e for e in events if any(c["name"] == name for c in e["characteristics"])]
+        if not all((e["id"], name) in published_totals for e in audited):
+            characteristic["n_known"] = characteristic["n_unknown"] = None
+        for group in characteristic["groups"]:
+            category = group["category"]
+            parts = [
+                published[e["id"], name, category]
+                for e in audited
+                if (e["id"], name, category) in published
+            ]
+            hidden = [p for p in parts if p.get("suppressed")]
+            group["suppressed"] = bool(hidden)
+            group["hidden_reason"] = WITHHELD if hidden else None
+            group.setdefault("count_low", None)
+            group.setdefault("count_high", None)
+            group.setdefault("ratio_low", None)
+            group.setdefault("ratio_high", None)
+            if not hidden:
+                continue
+            contributors = [e for e in audited if (e["id"], name, category) in published]
+            expected_shown = all((e["id"], name) in published_totals for e in contributors)
+            shown_sum = sum(int(p["count"]) for p in parts if not p.get("suppressed"))
+            low = shown_sum + sum(int(p.get("count_low") or 0) for p in hidden)
+            tops = [p.get("count_high") for p in hidden]
+            high = None
+            if all(t is not None for t in tops):
+                high = shown_sum + sum(int(t) for t in tops if t is not None)
+            expected = group.get("expected_count") if expected_shown else None
+            group["status"] = _band_status(group, low, high, expected, settings)
+            for key in _HIDDEN_WITH_COUNT:
+                if key in group:
+                    group[key] = None
+            group["count_low"], group["count_high"] = low, high
+            if expected:
+                group["ratio_low"] = low / expected
+                group["ratio_high"] = None if high is None else high / expected
+            if not expected_shown:
+                group["expected_count"] = None
 
 
 _HIDDEN_WITH_ANSWER = (
@@ -639,7 +949,8 @@ def _withhold(group: dict[str, Any]) -> None:
         return
     group["suppressed"] = True
     group["hidden_reason"] = WITHHELD
-    group["status"] = _shown_status(group, False, 0)
+    if str(group["status"]) not in _COUNT_FREE_STATUSES:
+        group["status"] = WITHHELD
     for key in _HIDDEN_WITH_COUNT:
         if key in group:
             group[key] = None

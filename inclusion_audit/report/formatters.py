@@ -13,7 +13,7 @@ STATUS_WORDS = {
     "possible_over": "Possibly over-represented",
     "over": "Over-represented",
     "insufficient_data": "Too few to tell",
-    "few_under": "Under-represented: very few took part",
+    "few_under": "Under-represented, firmly or possibly (figures withheld)",
     "withheld": "Withheld to protect small counts",
 }
 
@@ -67,6 +67,56 @@ def fmt_count(value: float | None) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.1f}"
+
+
+def fmt_count_band(group: dict[str, Any], withheld_band: bool = False) -> str:
+    """A count as a shared output shows it: exact, a band such as "0–4", or withheld.
+
+    A count withheld to protect another shows "withheld", unless ``withheld_band``
+    (a review's pooled count, which shows the range its events' reports allow).
+
+    >>> fmt_count_band({"count": 12}), fmt_count_band({"count": None, "count_low": 0,
+    ...     "count_high": 4, "hidden_reason": "small"})
+    ('12', '0–4')
+    >>> fmt_count_band({"count": None, "count_low": 5, "count_high": 9,
+    ...     "hidden_reason": "withheld"})
+    'withheld'
+    >>> fmt_count_band({"count": None, "count_low": 5, "count_high": 9,
+    ...     "hidden_reason": "withheld"}, withheld_band=True)
+    '5–9'
+    """
+    if group.get("count") is not None:
+        return fmt_count(group["count"])
+    low, high = group.get("count_low"), group.get("count_high")
+    if group.get("hidden_reason") != "small" and not withheld_band:
+        return "withheld"
+    if high is None:
+        return f"{fmt_count(low)} or more" if low else "withheld"
+    if low == high:
+        return fmt_count(low)
+    return f"{fmt_count(low or 0)}–{fmt_count(high)}"
+
+
+def fmt_ratio_band(group: dict[str, Any]) -> str:
+    """A ratio as a shared output shows it: exact, or the band a hidden count allows.
+
+    >>> fmt_ratio_band({"ratio": 0.456}), fmt_ratio_band({"ratio": None, "ratio_low": 0.0,
+    ...     "ratio_high": 0.667})
+    ('0.46', 'at most 0.67')
+    >>> fmt_ratio_band({"ratio": None, "ratio_low": 0.28, "ratio_high": 0.39})
+    '0.28 to 0.39'
+    >>> fmt_ratio_band({"ratio": None, "ratio_low": 0.0, "ratio_high": 9.5,
+    ...     "status": "insufficient_data"})
+    '—'
+    """
+    if group.get("ratio") is not None:
+        return fmt_ratio(group["ratio"])
+    low, high = group.get("ratio_low"), group.get("ratio_high")
+    if high is None or group.get("status") == "insufficient_data":
+        return "—"
+    if not low:
+        return f"at most {fmt_ratio(high)}"
+    return f"{fmt_ratio(low)} to {fmt_ratio(high)}"
 
 
 def status_word(status: str) -> str:
@@ -133,6 +183,8 @@ FILTERS = {
     "ratio": fmt_ratio,
     "p_value": fmt_p,
     "count": fmt_count,
+    "count_band": fmt_count_band,
+    "ratio_band": fmt_ratio_band,
     "status_word": status_word,
     "characteristic_title": characteristic_title,
     "md": md_escape,

@@ -112,7 +112,7 @@ def test_small_counts_are_suppressed_in_reports(write_csv) -> None:
         for tr in soup.select("table.groups tbody tr")
     }
     # Other (3) is hidden, and Male (17) with it, or 3 = 40 - 20 - 17 could be worked out.
-    assert cells == {"Female": "20", "Male": "withheld", "Other": "fewer than 5"}
+    assert cells == {"Female": "20", "Male": "withheld", "Other": "0–4"}
     assert "17" not in soup.select_one("table.groups").get_text()
     internal = render(result, "html", RenderOptions(internal=True)).decode()
     assert "Restricted:" in internal and ">3<" in internal

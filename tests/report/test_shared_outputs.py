@@ -1,0 +1,402 @@
+"""Shared reports tell the truth and give nothing away: what a reader of each format sees.
+
+* every status word, quota met / not met and "missed at k of m events" in a shared
+  report or review agrees with the JSON, with any coarsening said in words;
+* no figure of a hidden group appears anywhere in a shared format;
+* regression examples for the disclosure mutations that once survived the suite;
+* the status boundaries (exactly ``--min-expected`` expected; a ratio of exactly 0.8).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inclusion_audit.action.wording import describe_group
+from inclusion_audit.audit import run_audit
+from inclusion_audit.history.render import render_review
+from inclusion_audit.ingest.readers import read_table
+from inclusion_audit.report.disclosure import suppress_small_counts
+from inclusion_audit.report.formatters import STATUS_WORDS
+from inclusion_audit.report.render import RenderOptions, render
+
+from .test_disclosure_attack import (
+    THRESHOLD,
+    answers,
+    audit,
+    registers,
+    small_registers,
+    stored_review,
+    write_register,
+)
+
+WORD_STATUS = {word: status for status, word in STATUS_WORDS.items()}
+MISSED = ("under", "possible_under")
+
+
+def agrees(shown: str, truth: str) -> bool:
+    """A shown status agrees with the JSON's: the same, or a coarsening said in words."""
+    if shown == truth or shown == "withheld":
+        return True
+    return shown == "few_under" and truth in MISSED
+
+
+def markdown_tables(text: str) -> dict[str, dict[str, list[str]]]:
+    """Each '## Heading' table of a Markdown report: first cell (first two for quotas) -> cells."""
+    tables: dict[str, dict[str, list[str]]] = {}
+    heading = ""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip().replace("\\", "")
+        elif line.startswith("| ") and not line.startswith("|---"):
+            cells = [c.strip().replace("\\", "") for c in line.strip("|").split(" | ")]
+            key = " / ".join(cells[:2]) if heading == "Quotas" else cells[0]
+            tables.setdefault(heading, {})[key] = cells
+    return tables
+
+
+# ---------------------------------------------------------------------------
+# Headlines never contradict the JSON
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(registers())
+def test_every_status_word_of_a_shared_audit_agrees_with_the_json(columns: dict) -> None:
+    result = audit(columns)
+    truth = result.to_dict()
+    text = render(result, "md", RenderOptions()).decode()
+    tables = markdown_tables(text)
+    for characteristic in truth["characteristics"]:
+        rows = tables[characteristic["name"].replace("_", " ").capitalize()]
+        for group in characteristic["groups"]:
+            shown = WORD_STATUS[rows[group["category"]][5]]
+            assert agrees(shown, group["status"]), (group["category"], shown, group["status"])
+    # "Who was missed": each group listed is missed in the JSON, in the word shown.
+    missed = {
+        (c["name"], g["category"]): g["status"]
+        for c in truth["characteristics"]
+        for g in c["groups"]
+    }
+    section = text.split("## Who was missed", 1)[1].split("\n## ", 1)[0]
+    for line in section.splitlines():
+        found = re.match(r"- \*\*(.+?)\*\* \((.+?)\): (.+?)(,|$)", line.replace("\\", ""))
+        if found is None:
+            continue
+        name = found[2].replace(" ", "_")
+        word = found[3]
+        status = next(s for w, s in WORD_STATUS.items() if w.lower() == word)
+        assert agrees(status, missed[name, found[1]]) and status in (*MISSED, "few_under")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(small_registers(), min_size=2, max_size=8), st.randoms(use_true_random=False))
+def test_every_missed_count_of_a_shared_review_agrees_with_the_json(events, random) -> None:
+    start = dt.date(2026, 1, 5)
+    results = [
+        (start + dt.timedelta(days=random.randrange(0, 240)), audit(columns)) for columns in events
+    ]
+    review, context = stored_review(results)
+    truth = {(p.characteristic, p.category): p for p in review.persistent}
+    pooled = {(c.name, g.category): g for c in review.pooled for g in c.groups}
+    for item in context.persistent:
+        real = truth[item["characteristic"], item["category"]]
+        # Shown "missed at k of m" counts only what the events' reports show, and says how
+        # many more are withheld: the JSON's count lies within.
+        assert item["n_missed"] <= real.n_missed <= item["n_missed"] + item["n_withheld"]
+        assert item["n_judged"] <= real.n_judged <= item["n_judged"] + item["n_withheld"]
+        assert item["n_under"] <= real.n_under
+        assert agrees(
+            item["pooled_status"], str(pooled[item["characteristic"], item["category"]].status)
+        )
+    text = render_review(review, ["md"], RenderOptions())["md"].decode()
+    for line in text.split("## Missed again and again", 1)[1].split("\n## ", 1)[0].splitlines():
+        found = re.match(
+            r"- \*\*(.+?)\*\* \((.+?)\): missed at (\d+) of (\d+) events", line.replace("\\", "")
+        )
+        if found is None:
+            continue
+        real = truth[found[2].replace(" ", "_"), found[1]]
+        withheld = re.search(r"\((\d+) more withheld", line)
+        extra = int(withheld[1]) if withheld else 0
+        assert int(found[3]) <= real.n_missed <= int(found[3]) + extra
+        assert real.missed_again_and_again
+
+
+def test_quotas_met_in_a_shared_report_agree_with_the_json(write_csv) -> None:
+    """A panel that met all its quotas never reads as if some were missed."""
+    from inclusion_audit.reference.sources import choose_reference
+
+    targets = write_csv(
+        "quotas.csv",
+        [
+            ["category", "name", "min", "max"],
+            ["sex", "Female", 9, 11],
+            ["sex", "Male", 9, 11],
+            ["age", "16-29", 1, 6],
+            ["age", "30+", 14, 19],
+        ],
+    )
+    reference, quotas = choose_reference([], None, None, targets)
+    with tempfile.TemporaryDirectory() as folder:
+        register = write_register(
+            Path(folder),
+            {"sex": answers({"Female": 10, "Male": 10}), "age": answers({"16-29": 3, "30+": 17})},
+        )
+        result = run_audit(read_table(register), reference, quotas=quotas)
+    assert all(q.met for q in result.quotas)
+    text = render(result, "md", RenderOptions()).decode()
+    rows = markdown_tables(text)["Quotas"]
+    for quota in result.quotas:
+        (row,) = [r for r in rows.values() if r[1] == quota.category]
+        assert row[4] in ("yes", "withheld"), row
+    found = re.search(r"The panel meets (\d+) of the (\d+) quotas whose result can be shown", text)
+    assert found and found[1] == found[2]
+
+
+# ---------------------------------------------------------------------------
+# No figure of a hidden group anywhere
+
+
+def hidden_figures(result: Any) -> list[tuple[str, str, list[str]]]:
+    """Each hidden group's exact figures as a report would print them."""
+    truth = result.to_dict()
+    shown = suppress_small_counts(truth, THRESHOLD)
+    found = []
+    for real, seen in zip(truth["characteristics"], shown["characteristics"], strict=True):
+        for group, hidden in zip(real["groups"], seen["groups"], strict=True):
+            if not hidden["suppressed"] or group["share"] is None:
+                continue
+            figures = [f"{group['share'] * 100:.1f}%"]
+            at_an_end = group["count"] in (hidden["count_low"], hidden["count_high"])
+            if group["ratio"] is not None and not at_an_end:
+                figures += [f"{group['ratio']:.2f}", f"{group['ratio']:.0%}"]
+            found.append((real["name"], group["category"], figures))
+    return found
+
+
+def _occurs(words: str, text: str, longer: list[str]) -> bool:
+    """Whether ``words`` occur in ``text`` other than inside a longer group description."""
+    for found in re.finditer(rf"\b{re.escape(words)}\b", text):
+        inside = any(
+            other != words
+            and words in other
+            and text.find(other, max(0, found.start() - len(other)), found.end() + len(other)) >= 0
+            for other in longer
+        )
+        if not inside:
+            return True
+    return False
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(registers())
+def test_no_figure_of_a_hidden_group_appears_in_a_shared_report(columns: dict) -> None:
+    # Audited for internal use, so the result's own words carry every figure; shared anyway.
+    result = audit(columns, suppress_below=0)
+    text = render(result, "md", RenderOptions()).decode().replace("\\", "")
+    tables = markdown_tables(text)
+    shown = suppress_small_counts(result.to_dict(), THRESHOLD)
+    status = {
+        (c["name"], g["category"]): g["status"]
+        for c in shown["characteristics"]
+        for g in c["groups"]
+    }
+    everyone = [
+        describe_group(c["name"], g["category"])
+        for c in shown["characteristics"]
+        for g in c["groups"]
+    ]
+    for name, category, figures in hidden_figures(result):
+        row = tables[name.replace("_", " ").capitalize()][category]
+        cells = " ".join([row[1], row[2], row[4]])  # count, share, ratio (not the area share)
+        assert not any(figure in cells for figure in figures), (row, figures)
+        who = describe_group(name, category)
+        assert not re.search(rf"{re.escape(who)} were \d+% of their", text)
+        assert not re.search(rf"no {re.escape(who)} took part", text)
+        if status[name, category] not in ("few_under",):
+            # Its status is withheld, so no sentence may name it at all.
+            prose = "\n".join(line for line in text.splitlines() if not line.startswith("|"))
+            assert not _occurs(who, prose, everyone), (who, prose)
+
+
+# ---------------------------------------------------------------------------
+# The disclosure mutations that once survived
+
+
+SMALL_16_24 = {
+    "16-24": 2,
+    "25-34": 30,
+    "35-44": 30,
+    "45-54": 30,
+    "55-64": 25,
+    "65-74": 20,
+    "75+": 12,
+}
+
+
+def _no_gap_figures(text: str) -> None:
+    assert not re.search(r"aged 16-24 were \d+% of their", text)
+    assert "more people needed to reach" not in text.split("16-24", 1)[-1].split("\n", 1)[0]
+
+
+def test_cli_report_words_recommendations_without_hidden_figures(runner, tmp_path) -> None:
+    from inclusion_audit.cli import cli
+
+    register = write_register(tmp_path, {"Age": answers(SMALL_16_24)})
+    out = runner.invoke(
+        cli,
+        [
+            "audit",
+            str(register),
+            "--area",
+            "Leicester",
+            "--eligible-age",
+            "16+",
+            "--format",
+            "md",
+            "-o",
+            str(tmp_path / "report.md"),
+            "-q",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    text = (tmp_path / "report.md").read_text()
+    assert "16-24 | 0–4" in text or "16-24 | 1–4" in text
+    _no_gap_figures(text)
+
+
+def test_service_page_words_recommendations_without_hidden_figures(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from inclusion_audit.web.app import create_app
+    from inclusion_audit.web.settings import ServiceSettings
+
+    register = write_register(tmp_path, {"Age": answers(SMALL_16_24)})
+    with TestClient(create_app(ServiceSettings(max_upload_mb=1))) as client:
+        response = client.post(
+            "/audit",
+            files={"register": (register.name, register.read_bytes())},
+            data={"area": "Leicester", "eligible_age": "16+", "report_format": "html"},
+        )
+    assert response.status_code == 200, response.text
+    _no_gap_figures(response.text)
+
+
+def test_unplaced_answers_never_show_a_count_of_one() -> None:
+    result = audit({"Sex": answers({"Female": 20, "Male": 18, "Non-binary": 1})})
+    html = render(result, "html", RenderOptions()).decode()
+    assert '"Non-binary" (1)' not in html
+    assert "Non-binary" not in html.split("Answers that could not be placed", 1)[-1]
+    shown = suppress_small_counts(result.to_dict(), THRESHOLD)
+    (sex,) = shown["characteristics"]
+    assert sex["unplaceable"] == [] and sex["n_unplaceable"] is None
+
+
+def test_a_table_whose_every_cell_is_pinned_withholds_its_total() -> None:
+    result = audit({"Do you consider yourself disabled?": answers({"Yes": 5, "No": 1})})
+    shown = suppress_small_counts(result.to_dict(), THRESHOLD)
+    (disability,) = shown["characteristics"]
+    assert disability["n_known"] is None and disability["n_unknown"] is None
+    assert all(g["count"] is None and g["count_high"] is None for g in disability["groups"])
+    text = render(result, "md", RenderOptions()).decode()
+    assert "Answer counts withheld" in text
+
+
+def test_quota_secondary_suppression_hides_a_second_quota() -> None:
+    result = {
+        "settings": {"under_threshold": 0.8},
+        "characteristics": [],
+        "quotas": [
+            {
+                "characteristic": "age",
+                "category": "16-24",
+                "minimum": 1,
+                "maximum": 6,
+                "count": 2,
+                "met": True,
+                "gap": 0,
+            },
+            {
+                "characteristic": "age",
+                "category": "25-44",
+                "minimum": 8,
+                "maximum": 14,
+                "count": 12,
+                "met": True,
+                "gap": 0,
+            },
+            {
+                "characteristic": "age",
+                "category": "45+",
+                "minimum": 8,
+                "maximum": 20,
+                "count": 19,
+                "met": True,
+                "gap": 0,
+            },
+        ],
+    }
+    quotas = suppress_small_counts(result, THRESHOLD)["quotas"]
+    assert [q["suppressed"] for q in quotas] == [True, True, False]
+    assert quotas[0]["count"] is None and quotas[1]["count"] is None
+
+
+# ---------------------------------------------------------------------------
+# Status boundaries
+
+
+def _table(counts: list[int], shares: list[float], statuses: list[str]) -> dict:
+    n = sum(counts)
+    return {
+        "settings": {"under_threshold": 0.8, "over_threshold": 1.25},
+        "characteristics": [
+            {
+                "name": "sex",
+                "column": "sex",
+                "n_known": n,
+                "groups": [
+                    {
+                        "category": f"G{i}",
+                        "count": c,
+                        "population_share": p,
+                        "expected_count": n * p,
+                        "status": s,
+                        "ratio": c / n / p,
+                        "share": c / n,
+                    }
+                    for i, (c, p, s) in enumerate(zip(counts, shares, statuses, strict=True))
+                ],
+            }
+        ],
+    }
+
+
+def test_a_hidden_group_at_exactly_min_expected_is_not_called_missed() -> None:
+    # 5 expected: "0–4" allows a ratio of 0.8, which is not under, so the status is withheld.
+    shown = suppress_small_counts(
+        _table([3, 47, 50], [0.05, 0.45, 0.5], ["possible_under", "ok", "ok"]), 5
+    )
+    group = shown["characteristics"][0]["groups"][0]
+    assert group["expected_count"] == 5.0
+    assert group["status"] == "withheld" and group["ratio_high"] == 0.8
+
+
+def test_a_hidden_group_just_above_min_expected_is_missed() -> None:
+    shown = suppress_small_counts(
+        _table([3, 47, 51], [0.0505, 0.45, 0.4995], ["possible_under", "ok", "ok"]), 5
+    )
+    group = shown["characteristics"][0]["groups"][0]
+    assert group["status"] == "few_under" and group["ratio_high"] < 0.8
+
+
+def test_a_ratio_of_exactly_the_threshold_is_in_line() -> None:
+    from inclusion_audit.config import AuditConfig
+    from inclusion_audit.findings.classify import classify
+
+    assert str(classify((800 / 10_000) / 0.1, 0.001, 1000.0, AuditConfig())) == "ok"
