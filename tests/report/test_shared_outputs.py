@@ -85,12 +85,12 @@ def test_every_status_word_of_a_shared_audit_agrees_with_the_json(columns: dict)
     }
     section = text.split("## Who was missed", 1)[1].split("\n## ", 1)[0]
     for line in section.splitlines():
-        found = re.match(r"- \*\*(.+?)\*\* \((.+?)\): (.+?)(,|$)", line.replace("\\", ""))
+        found = re.match(r"- \*\*(.+?)\*\* \((.+?)\): (.+)$", line.replace("\\", ""))
         if found is None:
             continue
         name = found[2].replace(" ", "_")
-        word = found[3]
-        status = next(s for w, s in WORD_STATUS.items() if w.lower() == word)
+        words = [w for w in WORD_STATUS if found[3].startswith(w.lower())]
+        status = WORD_STATUS[max(words, key=len)]
         assert agrees(status, missed[name, found[1]]) and status in (*MISSED, "few_under")
 
 
