@@ -69,7 +69,6 @@ secure-research practice uses a threshold of 10; this tool defaults to 5.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -949,8 +948,11 @@ def _withhold(group: dict[str, Any]) -> None:
         return
     group["suppressed"] = True
     group["hidden_reason"] = WITHHELD
+    # A cell withheld for its line shows no band, so no status that depends on its count.
     if str(group["status"]) not in _COUNT_FREE_STATUSES:
         group["status"] = WITHHELD
+    group["count_low"] = group["count_high"] = None
+    group["ratio_low"] = group["ratio_high"] = None
     for key in _HIDDEN_WITH_COUNT:
         if key in group:
             group[key] = None
