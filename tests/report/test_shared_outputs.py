@@ -396,7 +396,8 @@ def test_a_hidden_group_just_above_min_expected_is_missed() -> None:
 
 
 def test_a_ratio_of_exactly_the_threshold_is_in_line() -> None:
-    from inclusion_audit.config import AuditConfig
     from inclusion_audit.findings.classify import classify
+
+    from inclusion_audit.config import AuditConfig
 
     assert str(classify((800 / 10_000) / 0.1, 0.001, 1000.0, AuditConfig())) == "ok"
