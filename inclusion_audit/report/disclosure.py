@@ -22,8 +22,8 @@ this with an integer programme over everything a report or review shows.
 How the bands are chosen, per characteristic:
 
 * **Primary**: counts from 1 to ``threshold − 1`` are small, with the table's
-  zeros. A band that someone must have chosen to be listed (age bands read from
-  a banded register) holds at least 1.
+  zeros, and all are shown alike ("0–4"), since every category is listed
+  whether or not anyone chose it.
 * **Complementary**: a reader knows what the hidden cells add up to. While that
   sum, with the bands, leaves any hidden cell fewer than ``threshold − 1``
   values, the smallest shown count is withheld too; when none is left, the
@@ -69,6 +69,7 @@ secure-research practice uses a threshold of 10; this tool defaults to 5.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -249,7 +250,6 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
         )
     if shown.get("weighted_results"):
         shown["weighted_results"] = suppress_weighted_results(shown["weighted_results"], threshold)
-    _withhold_recommendations(shown)
     _protect_actions(shown)
     return shown
 
@@ -281,44 +281,14 @@ def _suppress_geography(shown: dict[str, Any]) -> None:
         block["outside_area"] = None
 
 
-def _withhold_recommendations(shown: dict[str, Any]) -> None:
-    """Recommendations name only groups whose missed status the tables show.
-
-    Their order and wording were made from the published view already (see
-    :func:`shown_statuses`); what is left is to drop the groups whose status the
-    report withholds, and the entries that serve only those (they rank last, so
-    the order of the rest is the JSON's).
-    """
-    kept = []
-    for item in shown.get("recommendations", []):
-        item["withheld_groups"] = []
-        if item.get("groups", [(item.get("characteristic"), item.get("category"))]):
-            kept.append(item)
-    if "recommendations" in shown:
-        shown["recommendations"] = kept
-    # The barriers table names the groups each barrier may explain: never one whose
-    # status the tables withhold.
-    withheld = {
-        (c.get("name"), g["category"])
-        for c in shown.get("characteristics", [])
-        for g in c["groups"]
-        if g.get("status") == WITHHELD
-    }
-    for barrier in shown.get("barriers", []) or []:
-        barrier["groups"] = [p for p in barrier.get("groups", []) if tuple(p) not in withheld]
-
-
 def _lows(characteristic: dict[str, Any]) -> list[int]:
-    """The least a reader knows each cell holds.
+    """The least a reader knows each cell holds: 0 for every listed group.
 
-    Age bands read from a banded register are listed only when someone chose
-    them (until zero-count groups are listed), so each listed band holds 1.
+    Every category of the population is listed, with 0 where nobody chose it (the
+    verdicts issue), so being listed says nothing; and a hidden zero is shown as
+    "0–4" like a small count, so the band never tells a zero from a 1.
     """
-    groups = characteristic["groups"]
-    from_answers = column_key(characteristic.get("name", "")) == "age" and not any(
-        g["count"] == 0 for g in groups
-    )
-    return [1 if from_answers else 0 for _ in groups]
+    return [0 for _ in characteristic["groups"]]
 
 
 def _plan(characteristic: dict[str, Any], threshold: int, forced: set[int] | None = None) -> Any:
@@ -482,8 +452,6 @@ def _unreadable_leaves_room(characteristic: dict[str, Any]) -> bool:
     return bool(unknown - (known // 3 + 1) >= 1)
 
 
-
-
 def _suppress_quotas(
     quotas: list[dict[str, Any]],
     groups: dict[str, dict[str, dict[str, Any]]],
@@ -545,20 +513,27 @@ def _met_shown(quota: dict[str, Any], low: int, high: int | None, need: int) -> 
 
 
 def _protect_actions(shown: dict[str, Any]) -> None:
-    """Recommendations name a hidden group only as missed, without figures, in an order
-    computed from shown figures; barriers and "what worked" follow.
+    """Recommendations, barriers, "already offered" and "what worked" as a shared report
+    may show them: a hidden group is named only with a missed status and without
+    figures, a group whose status is withheld is never named, and the order is one
+    computed from shown figures.
 
-    A hidden group whose shown status is not a missed one must not be named at
-    all: a recommendation for it is dropped, and any clause of evidence or "what
-    worked" that names it (such as "White residents were over-represented") is
-    left out, since its wording would give its status away.
+    A result audited for the same threshold has its recommendations worded and
+    ranked from this view already (``recommend(..., hidden=, shown=)``), so this
+    changes nothing but the JSON-only ``withheld_groups``. A result audited for
+    internal use (``suppress_below=0``) and then shared is made safe here: each
+    hidden group's gap clause ("people aged 16-24 were 7% of their census share
+    (29 more people needed …)") is reworded without figures, reasons naming a
+    group whose status is withheld are left out, an entry serving only such groups
+    is dropped, and when anything changed the entries are ranked again from shown
+    figures only (:func:`_shared_order`).
     """
     groups = {
-        (c["name"], g["category"]): g for c in shown.get("characteristics", []) for g in c["groups"]
+        (str(c.get("name")), g["category"]): g
+        for c in shown.get("characteristics", [])
+        for g in c["groups"]
     }
     hidden = {pair for pair, g in groups.items() if g.get("suppressed")}
-    if not hidden:
-        return
     from inclusion_audit.action.wording import describe_group
 
     def named(pair: tuple[str, str]) -> bool:
@@ -570,71 +545,91 @@ def _protect_actions(shown: dict[str, Any]) -> None:
         folded = text.casefold()
         return any(words in folded for words in secret)
 
+    changed = False
     actions = []
     for item in shown.get("recommendations", []) or []:
-        pair = (item["characteristic"], item["category"])
-        if not named(pair):
+        pairs = [
+            (str(p[0]), str(p[1]))
+            for p in item.get("groups") or [(item["characteristic"], item["category"])]
+        ]
+        kept = [p for p in pairs if named(p)]
+        evidence = str(item.get("evidence", ""))
+        for pair in kept:
+            if pair in hidden:
+                evidence = _without_figures(evidence, describe_group(*pair))
+        if tells(evidence):
+            label, _, _ = evidence.partition(": ")
+            evidence = f"{label}: for groups whose figures are withheld in shared reports"
+        changed = changed or kept != pairs or evidence != item.get("evidence")
+        if not kept:
             continue
-        evidence = _protected_evidence(
-            item["evidence"], describe_group(*pair), pair in hidden, tells
+        actions.append(
+            {
+                **item,
+                "characteristic": kept[0][0],
+                "category": kept[0][1],
+                "groups": [list(p) for p in kept],
+                "withheld_groups": [],
+                "evidence": evidence,
+            }
         )
-        actions.append({**item, "evidence": evidence})
-    if any((a["characteristic"], a["category"]) in hidden for a in actions):
+    if changed:
         actions = _shared_order(actions, groups)
-    shown["recommendations"] = actions
-    barriers = []
+    if "recommendations" in shown:
+        shown["recommendations"] = actions
     for barrier in shown.get("barriers", []) or []:
-        kept = [list(p) for p in barrier.get("groups", []) if named((p[0], p[1]))]
-        if kept or not barrier.get("groups"):
-            clauses = [clause for clause in barrier.get("evidence", []) if not tells(clause)]
-            barriers.append({**barrier, "groups": kept, "evidence": clauses})
-    shown["barriers"] = barriers
-    shown["what_worked"] = [
-        sentence for sentence in shown.get("what_worked", []) or [] if not tells(sentence)
-    ]
+        barrier["groups"] = [list(p) for p in barrier.get("groups", []) if named((p[0], p[1]))]
+        barrier["evidence"] = [c for c in barrier.get("evidence", []) if not tells(c)]
+    if shown.get("already_offered"):
+        offered = []
+        for item in shown["already_offered"]:
+            kept = [list(p) for p in item.get("groups", []) if named((p[0], p[1]))]
+            if kept and not tells(str(item.get("text", ""))):
+                offered.append({**item, "groups": kept})
+        shown["already_offered"] = offered
+    shown["what_worked"] = [s for s in shown.get("what_worked", []) or [] if not tells(s)]
 
 
-def _protected_evidence(evidence: str, who: str, hidden: bool, tells: Any) -> str:
-    """The evidence with its closing gap clause ("people aged 16-24 were 7% of …") worded
-    without figures when the group is hidden, and its reasons left out when they name a
-    group whose status is withheld."""
-    start = max(evidence.rfind(f"no {who} took part"), evidence.rfind(f"{who} were "))
-    reasons, gap = (evidence[:start], evidence[start:]) if start >= 0 else (evidence, "")
-    if hidden:
-        gap = f"{who} were under-represented (figures withheld to protect small counts)"
-    if tells(reasons):
-        label = reasons.split(": ", 1)[0]
-        reasons = f"{label}: " if gap else f"{label}."
-    return reasons + gap
+def _without_figures(evidence: str, who: str) -> str:
+    """The evidence with ``who``'s gap clause worded without figures.
+
+    >>> _without_figures("Timing: no people aged 16-24 took part, though they are 12% "
+    ...                  "of the population", "people aged 16-24")
+    'Timing: people aged 16-24 were under-represented (figures withheld to protect small counts)'
+    """
+    plain = f"{who} were under-represented (figures withheld to protect small counts)"
+    who_ = re.escape(who)
+    for pattern in (
+        rf"no {who_} took part, though they are [\d.]+% of the population",
+        rf"{who_} were [\d.]+% of their [a-z ]+ share \([^)]*\)",
+        rf"{who_} were under-represented(; too few took part to be sure)?(?! \(figures)",
+    ):
+        evidence = re.sub(pattern, plain, evidence)
+    return evidence
 
 
 def _shared_order(
     actions: list[dict[str, Any]], groups: dict[tuple[str, str], dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Actions in an order computed from shown figures only: groups by shown status
-    (firm, possible, then hidden), then shown shortfall or population share; one
-    action per group in turn, each group's own order kept; priorities renumbered."""
-    tier = {"under": 0, "possible_under": 1, FEW_UNDER: 2}
-    queues: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for action in actions:
-        queues.setdefault((action["characteristic"], action["category"]), []).append(action)
+    """Entries in an order computed from shown figures only, priorities renumbered.
 
-    def key(pair: tuple[str, str]) -> tuple[float, float, float, str, str]:
+    Each entry ranks by its best group: shown status (firm, possible, then a hidden
+    missed one), then shown shortfall, then population share; ties keep their order.
+    """
+    tier = {"under": 0, "possible_under": 1, FEW_UNDER: 2}
+
+    def group_key(pair: tuple[str, str]) -> tuple[float, float, float]:
         group = groups.get(pair, {})
         return (
             tier.get(str(group.get("status")), 3),
             -float(group.get("shortfall") or 0),
             -float(group.get("population_share") or 0),
-            pair[0],
-            pair[1],
         )
 
-    order = sorted(queues, key=key)
-    ranked = []
-    while any(queues.values()):
-        for pair in order:
-            if queues[pair]:
-                ranked.append(queues[pair].pop(0))
+    def key(action: dict[str, Any]) -> tuple[float, float, float]:
+        return min(group_key((str(p[0]), str(p[1]))) for p in action["groups"])
+
+    ranked = sorted(actions, key=key)
     return [{**action, "priority": n} for n, action in enumerate(ranked, start=1)]
 
 
