@@ -583,9 +583,9 @@ def _protect_actions(shown: dict[str, Any]) -> None:
     if shown.get("already_offered"):
         offered = []
         for item in shown["already_offered"]:
-            kept = [list(p) for p in item.get("groups", []) if named((p[0], p[1]))]
-            if kept and not tells(str(item.get("text", ""))):
-                offered.append({**item, "groups": kept})
+            still = [list(p) for p in item.get("groups", []) if named((p[0], p[1]))]
+            if still and not tells(str(item.get("text", ""))):
+                offered.append({**item, "groups": still})
         shown["already_offered"] = offered
     shown["what_worked"] = [s for s in shown.get("what_worked", []) or [] if not tells(s)]
 
