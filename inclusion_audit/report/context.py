@@ -13,6 +13,7 @@ from typing import Any
 
 from inclusion_audit.report.charts import Chart, share_chart
 from inclusion_audit.report.disclosure import DEFAULT_THRESHOLD, FEW_UNDER, suppress_small_counts
+from inclusion_audit.report.formatters import fmt_count_band
 from inclusion_audit.result import AuditResult, Status
 
 
@@ -168,6 +169,9 @@ def _wards(shown: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "ward": group["category"],
                 "count": count,
+                # As every table shows a hidden count: "0–4" (small counts and zeros
+                # alike) or "withheld".
+                "band": fmt_count_band(group),
                 "population_count": population,
                 "reach": count / population * 1000 if count is not None and population else None,
                 "status": group["status"],
