@@ -401,9 +401,12 @@ def test_disclosure_keeps_hidden_ward_zeros_hidden() -> None:
     # A's zero is hidden with B's 2, so A is not named as a ward nobody came from ...
     assert shown["geography"]["wards_nobody_came"] == []
     rows = _wards(shown)
-    # ... and hidden rows come last, by name, whatever their reach.
-    assert [r["ward"] for r in rows][-2:] == ["A", "B"]
-    assert all(r["reach"] is None for r in rows[-2:])
+    # ... and hidden rows come last, by name, whatever their reach. A and B alone
+    # would add up to 2, leaving each only 0 to 2: the smallest shown ward, D, is
+    # withheld with them.
+    assert [r["ward"] for r in rows] == ["C", "A", "B", "D"]
+    assert all(r["reach"] is None for r in rows[1:])
+    assert [r["band"] for r in rows] == ["20", "0–4", "0–4", "withheld"]
     assert suppress_small_counts(result, 0)["geography"]["wards_nobody_came"] == ["A"]
 
 
