@@ -234,6 +234,8 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
     for characteristic in characteristics:
         bands, small, pinned = plans[id(characteristic)]
         _apply(characteristic, bands, small, pinned, settings)
+    _spread_pinned(characteristics)
+    for characteristic in characteristics:
         _suppress_unplaced(characteristic, threshold)
         hidden_categories[column_key(characteristic.get("name", ""))] = {
             normalise(g["category"]): g for g in characteristic["groups"]
@@ -252,6 +254,57 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
         shown["weighted_results"] = suppress_weighted_results(shown["weighted_results"], threshold)
     _protect_actions(shown)
     return shown
+
+
+_PLACES = ("imd_decile", "ward")
+_TOTALS = (
+    "n_known",
+    "n_unknown",
+    "n_blank",
+    "n_declined",
+    "unknown_rate",
+    "unplaceable_rate",
+    "answers_unreadable",
+)
+
+
+def _spread_pinned(characteristics: list[dict[str, Any]]) -> None:
+    """A table whose answer total is withheld withholds its linked tables whole.
+
+    Tables that share a total give it back to each other: the detailed and broad
+    tables of one column (the broad total is the detailed one plus the answers that
+    named only a broad group), and the two place tables (wards and deprivation
+    deciles both count the postcodes placed in the area). When one of them had to
+    withhold its total because every cell was pinned, the others are withheld
+    whole, cells and totals, so the total cannot come back from them.
+    """
+    linked: dict[str, list[dict[str, Any]]] = {}
+    for characteristic in characteristics:
+        name, column = str(characteristic.get("name", "")), characteristic.get("column")
+        if name in _PLACES or column is not None:
+            key = "places" if name in _PLACES else f"column:{column}"
+            linked.setdefault(key, []).append(characteristic)
+    for tables in linked.values():
+        if len(tables) < 2 or all(t.get("n_known") is not None for t in tables):
+            continue
+        for table in tables:
+            table["statistics_withheld"] = True
+            table["dissimilarity_index"] = None
+            table["chi_square"] = None
+            for key in _TOTALS:
+                if key in table:
+                    table[key] = None
+            for group in table["groups"]:
+                group["count_low"] = group["count_high"] = None
+                group["ratio_low"] = group["ratio_high"] = None
+                if not group.get("suppressed"):
+                    _withhold(group)
+                else:
+                    group["hidden_reason"] = WITHHELD
+                    if str(group["status"]) not in _COUNT_FREE_STATUSES:
+                        group["status"] = WITHHELD
+                if group.get("expected_count") is not None:
+                    group["expected_count"] = None
 
 
 def _suppress_geography(shown: dict[str, Any]) -> None:

@@ -149,3 +149,70 @@ def test_quotas_are_hidden_with_their_groups() -> None:
     quotas = suppress_small_counts(result, 5)["quotas"]
     assert [q["suppressed"] for q in quotas] == [True, True, True, True]
     assert all(q["count"] is None and q["met"] is None for q in quotas)
+
+
+def _place_table(name: str, counts: dict[str, int]) -> dict:
+    total = sum(counts.values())
+    share = 1 / len(counts)
+    return {
+        "name": name,
+        "n_known": total,
+        "n_unknown": 0,
+        "dissimilarity_index": 0.1,
+        "chi_square": None,
+        "groups": [
+            {
+                "category": category,
+                "count": count,
+                "share": count / total,
+                "population_share": share,
+                "expected_count": total * share,
+                "ratio": count / (total * share),
+                "status": "ok",
+            }
+            for category, count in counts.items()
+        ],
+    }
+
+
+def test_a_pinned_place_table_withholds_the_other_place_table_whole() -> None:
+    # Two wards of 1 each: with their total shown each would be 0 to 2 only, so the
+    # ward total is withheld. The decile table counts the same 2 postcodes; shown, it
+    # would give that total back.
+    wards = _place_table("ward", {"A": 1, "B": 1})
+    deciles = _place_table("imd_decile", {"1": 1, "2": 1, "3": 1})
+    for group, count in zip(deciles["groups"], (0, 0, 2), strict=True):
+        group["count"] = count
+    result = {"settings": {}, "characteristics": [wards, deciles], "geography": {"matched": 2}}
+    shown = suppress_small_counts(result, 5)
+    ward_table, decile_table = shown["characteristics"]
+    assert ward_table["n_known"] is None
+    assert decile_table["n_known"] is None and decile_table["n_unknown"] is None
+    assert all(g["count"] is None and g["expected_count"] is None for g in decile_table["groups"])
+    assert shown["geography"]["matched"] is None
+
+
+def test_tables_of_different_columns_are_not_linked() -> None:
+    small = _place_table("sex", {"Female": 1, "Male": 1})
+    small["column"] = "Sex"
+    other = _place_table("disability", {"Yes": 20, "No": 30})
+    other["column"] = "Disabled?"
+    shown = suppress_small_counts({"settings": {}, "characteristics": [small, other]}, 5)
+    assert shown["characteristics"][0]["n_known"] is None
+    assert shown["characteristics"][1]["n_known"] == 50
+
+
+def test_a_pinned_detailed_table_withholds_its_broad_table_whole() -> None:
+    # Two people gave a detailed ethnic group, twenty more only a broad one. The
+    # detailed table is pinned (1 and 1: with the total each would be 0 to 2), so its
+    # total is withheld; the broad table's total less the broad-only answers would
+    # give it back, so the broad table is withheld whole.
+    detailed = _place_table("ethnic_group", {"W: a": 1, "A: b": 1})
+    detailed.update(column="Ethnic group", n_unknown=20, n_broad_only=20)
+    broad = _place_table("ethnic_group_broad", {"W": 1, "A": 21})
+    broad["column"] = "Ethnic group"
+    shown = suppress_small_counts({"settings": {}, "characteristics": [detailed, broad]}, 5)
+    shown_detailed, shown_broad = shown["characteristics"]
+    assert shown_detailed["n_known"] is None
+    assert shown_broad["n_known"] is None
+    assert all(g["count"] is None for g in shown_broad["groups"])
