@@ -391,11 +391,14 @@ def _audit(
     mapping: UserMapping | None,
     event_date: dt.date | None,
     extra_columns: Sequence[str] = (),
+    precounted: Precounted | None = None,
 ) -> tuple[AuditResult, dict[str, list[tuple[str | None, int]]]]:
     """The statistical audit, plus the answer counts of ``extra_columns``.
 
     Extra columns (the barrier question) are counted in the same single pass
-    over the register as the characteristics.
+    over the register as the characteristics. With ``precounted``, the
+    postcodes' places come from its counts (the register's postcode column is
+    then empty) and the register is described by its original name and format.
     """
     config = config or AuditConfig()
     postcodes, postcode_problem = (
@@ -442,15 +445,20 @@ def _audit(
         not_audited += [NotAudited(name, postcode_problem) for name in geography.PLACES]
     place = None
     if postcodes is not None and isinstance(reference, CensusReference):
-        place = _places(table, postcodes, counts[postcodes], reference, config)
+        counted = (
+            (precounted.places, precounted.postcode_rows)
+            if precounted is not None and precounted.places is not None
+            else None
+        )
+        place = _places(table, postcodes, counts[postcodes], reference, config, counted)
         characteristics += place.characteristics
         not_audited += place.not_audited
 
     return AuditResult(
         tool_version=__version__,
         register=RegisterInfo(
-            file=table.name,
-            file_format=table.file_format,
+            file=precounted.file if precounted is not None else table.name,
+            file_format=precounted.file_format if precounted is not None else table.file_format,
             rows=n_rows,
             columns_used=tuple(columns),
             columns_ignored=len(table.columns) - len(columns),
@@ -465,6 +473,85 @@ def _audit(
     ), counts
 
 
+@dataclass(frozen=True)
+class Precounted:
+    """What a register's postcode and barrier columns give, counted before they are dropped.
+
+    The service's fix-up keeps a register without its postcodes and barrier
+    answers (they identify people, or may be free text), yet its report must be
+    the one a direct audit gives: these aggregates (no postcode, no row's
+    answer) stand in for them, with the original file's name and format.
+    """
+
+    file: str
+    file_format: str
+    places: geography.PlaceCounts | None = None
+    """By decile and ward; ``unfound`` is always empty (it would hold postcodes)."""
+    postcode_rows: tuple[int, ...] = ()
+    """Spreadsheet rows of the first postcodes not found, as the report lists them."""
+    reported: dict[str, int] | None = None
+    """Participants per reported barrier (``count_reported_barriers``), or None."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able."""
+        places = None
+        if self.places is not None:
+            places = {k: v for k, v in self.places.__dict__.items() if k != "unfound"}
+        return {
+            "file": self.file,
+            "file_format": self.file_format,
+            "places": places,
+            "postcode_rows": list(self.postcode_rows),
+            "reported": self.reported,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Precounted:
+        places = data.get("places")
+        return cls(
+            file=data["file"],
+            file_format=data["file_format"],
+            places=geography.PlaceCounts(**places, unfound=()) if places else None,
+            postcode_rows=tuple(data.get("postcode_rows", ())),
+            reported=data.get("reported"),
+        )
+
+
+def precount(table: Table, reference: ReferenceSource, mapping: UserMapping | None) -> Precounted:
+    """Count a register's postcode places and reported barriers, as :func:`run_audit` would.
+
+    >>> from pathlib import Path
+    >>> frame = pl.LazyFrame({"Sex": ["Female"], "What nearly stopped you?": ["Childcare"]})
+    >>> table = Table(frame, tuple(frame.collect_schema()), Path("forum.csv"), "csv")
+    >>> counted = precount(table, None, None)  # a reference without places (None here)
+    >>> counted.file, counted.places, counted.reported
+    ('forum.csv', None, {'childcare': 1})
+    """
+    postcodes = (
+        postcode_column(table, mapping)[0] if isinstance(reference, CensusReference) else None
+    )
+    questions = reported_barrier_columns(table.columns)
+    barrier_columns = list(dict.fromkeys(q.column for q in questions))
+    wanted = [*barrier_columns, *([postcodes] if postcodes is not None else [])]
+    counts, _ = answer_counts(table, wanted) if wanted else ({}, 0)
+    reported = (
+        count_reported_barriers(questions, {c: counts[c] for c in barrier_columns})
+        if questions
+        else None
+    )
+    places: geography.PlaceCounts | None = None
+    rows: tuple[int, ...] = ()
+    if postcodes is not None and isinstance(reference, CensusReference):
+        place = geography.place_reference(
+            reference.areas, reference.eligible_age, reference.description
+        )
+        counted = geography.count_places(counts[postcodes], place)
+        if counted.unfound:
+            rows = tuple(rows_with(table, postcodes, list(counted.unfound), POSTCODE_ROWS_SHOWN))
+        places = replace(counted, unfound=())
+    return Precounted(table.name, table.file_format, places, rows, reported)
+
+
 def run_audit(
     table: Table,
     reference: ReferenceSource,
@@ -476,19 +563,26 @@ def run_audit(
     event_date: dt.date | None = None,
     partners: Sequence[Partner] = (),
     suppress_below: int = DEFAULT_THRESHOLD,
+    precounted: Precounted | None = None,
 ) -> AuditResult:
     """The whole audit: statistics, then likely barriers and outreach recommendations.
 
     ``suppress_below`` is the disclosure threshold of the reports the result is
     meant for (0 for internal use): recommendation evidence leaves out the
-    figures of groups those reports hide.
+    figures of groups those reports hide. ``precounted`` (see :func:`precount`)
+    stands in for the postcode and barrier columns of a register that no longer
+    holds their answers.
     """
     day = event_date or (event.date if event is not None else None)
     questions = reported_barrier_columns(table.columns)
     barrier_columns = list(dict.fromkeys(q.column for q in questions))
-    result, counts = _audit(table, reference, config, quotas, mapping, day, barrier_columns)
+    result, counts = _audit(
+        table, reference, config, quotas, mapping, day, barrier_columns, precounted
+    )
     reported = (
-        count_reported_barriers(questions, {c: counts[c] for c in barrier_columns})
+        precounted.reported
+        if precounted is not None
+        else count_reported_barriers(questions, {c: counts[c] for c in barrier_columns})
         if questions
         else None
     )
@@ -565,6 +659,7 @@ def _places(
     answers: Sequence[tuple[str | None, int]],
     reference: CensusReference,
     config: AuditConfig,
+    counted: tuple[geography.PlaceCounts, tuple[int, ...]] | None = None,
 ) -> _Places:
     """Deprivation deciles and wards from the register's postcodes: their own family.
 
@@ -573,11 +668,13 @@ def _places(
     postcode column never changes another characteristic's verdict. A ward with
     an LSOA in the lookup's postcode gap gets no verdict ("cannot tell"); a ward
     nobody came from is named only where ``min_expected`` participants were expected.
+    ``counted`` are the counts and the not-found postcodes' rows, already made
+    (:func:`precount`).
     """
     place = geography.place_reference(
         reference.areas, reference.eligible_age, reference.description
     )
-    counts = geography.count_places(answers, place)
+    counts = counted[0] if counted is not None else geography.count_places(answers, place)
     not_audited: list[NotAudited] = []
     drafts: list[dict[str, Any]] = []
     outside = (
@@ -635,7 +732,9 @@ def _places(
             groups.append(_group_result(group, verdict, status, config))
         characteristics.append(CharacteristicResult(**draft, groups=tuple(groups)))
     rows = (
-        rows_with(table, column, list(counts.unfound), POSTCODE_ROWS_SHOWN)
+        list(counted[1])
+        if counted is not None
+        else rows_with(table, column, list(counts.unfound), POSTCODE_ROWS_SHOWN)
         if counts.unfound
         else []
     )

@@ -109,20 +109,41 @@ async def audit_saved(
     with_result: list[bytes] | None = None,
     *,
     ask_columns: bool = False,
+    precounted: dict[str, Any] | None = None,
 ) -> tuple[bytes, str]:
-    """Audit saved files in the pool (see ``audit_uploads``); the report and its format."""
+    """Audit saved files in the pool (see ``audit_uploads``); the report and its format.
+
+    ``precounted`` (``audit.Precounted.to_dict``) stands in for the postcode and
+    barrier columns of a register kept without them (the fix-up).
+    """
     if with_result is not None:
-        body, result_json = await run_audit_with_result(saved, form, pool, ask_columns)
+        body, result_json = await run_audit_with_result(saved, form, pool, ask_columns, precounted)
         with_result.append(result_json)
         return body, form.report_format
-    return await run_audit_saved(saved, form, pool, ask_columns)
+    return await run_audit_saved(saved, form, pool, ask_columns, precounted)
+
+
+def _job_args(
+    saved: dict[str, Path | None],
+    form: AuditForm,
+    ask_columns: bool,
+    precounted: dict[str, Any] | None,
+) -> tuple[Any, ...]:
+    """A job's arguments: the options only when set (tests swap the job for two-argument ones)."""
+    if ask_columns or precounted is not None:
+        return (saved, form, ask_columns, precounted)
+    return (saved, form)
 
 
 async def run_audit_saved(
-    saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool, ask_columns: bool = False
+    saved: dict[str, Path | None],
+    form: AuditForm,
+    pool: WorkerPool,
+    ask_columns: bool = False,
+    precounted: dict[str, Any] | None = None,
 ) -> tuple[bytes, str]:
     """Audit and render saved files in the pool; the report and its format."""
-    args = (saved, form, True) if ask_columns else (saved, form)
+    args = _job_args(saved, form, ask_columns, precounted)
     body: bytes = await run_in_threadpool(pool.run, _audit_saved, *args)
     return body, form.report_format
 
@@ -131,12 +152,13 @@ def _audit_saved(
     saved: dict[str, Path | None],
     form: AuditForm,
     ask_columns: bool = False,
+    precounted: dict[str, Any] | None = None,
     *,
     with_result: bool = False,
 ) -> bytes | tuple[bytes, bytes]:
     from inclusion_audit.action.event import EventDetails, load_event, parse_event
     from inclusion_audit.action.recommendations import load_partners
-    from inclusion_audit.audit import run_audit
+    from inclusion_audit.audit import Precounted, run_audit
     from inclusion_audit.ingest.mapping import read_mapping
     from inclusion_audit.ingest.readers import read_table
     from inclusion_audit.reference.sources import choose_reference
@@ -164,6 +186,7 @@ def _audit_saved(
         event=event,
         partners=load_partners(partners) if partners else [],
         suppress_below=0 if form.internal else threshold,
+        precounted=Precounted.from_dict(precounted) if precounted is not None else None,
     )
     if ask_columns:
         _check_columns_known(table.columns, user_mapping, result.not_audited)
@@ -206,19 +229,26 @@ def _check_columns_known(
 
 
 def _audit_saved_with_result(
-    saved: dict[str, Path | None], form: AuditForm, ask_columns: bool = False
+    saved: dict[str, Path | None],
+    form: AuditForm,
+    ask_columns: bool = False,
+    precounted: dict[str, Any] | None = None,
 ) -> tuple[bytes, bytes]:
     """The report and the exact-count result JSON (for saving to a store)."""
-    both = _audit_saved(saved, form, ask_columns, with_result=True)
+    both = _audit_saved(saved, form, ask_columns, precounted, with_result=True)
     assert isinstance(both, tuple)
     return both
 
 
 async def run_audit_with_result(
-    saved: dict[str, Path | None], form: AuditForm, pool: WorkerPool, ask_columns: bool = False
+    saved: dict[str, Path | None],
+    form: AuditForm,
+    pool: WorkerPool,
+    ask_columns: bool = False,
+    precounted: dict[str, Any] | None = None,
 ) -> tuple[bytes, bytes]:
     """Audit and render in the pool; the report and the result JSON."""
-    args = (saved, form, True) if ask_columns else (saved, form)
+    args = _job_args(saved, form, ask_columns, precounted)
     both: tuple[bytes, bytes] = await run_in_threadpool(pool.run, _audit_saved_with_result, *args)
     return both
 

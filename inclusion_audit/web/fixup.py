@@ -42,15 +42,20 @@ def fixup_material(
 ) -> dict[str, Any]:
     """What the fix-up keeps of a register, and the columns it asks about (in an audit process).
 
-    Kept: the columns the audit recognises (the shipped column names and the
-    mapping's ``[columns]``), so names, contact details, postcodes and comments
-    never are; and the unrecognised columns whose answers look like a closed
-    question's (``reference.suggest.column_choices``), which the officer is
-    asked about. Returns ``{"name", "csv", "columns"}``: the kept CSV's file
-    name and bytes, and each column to ask about as JSON-able data.
+    Kept: every header, but the answers only of the columns the audit
+    recognises (the shipped column names and the mapping's ``[columns]``), so
+    names, contact details, postcodes and comments never are; and of the
+    unrecognised columns whose answers look like a closed question's
+    (``reference.suggest.column_choices``), which the officer is asked about.
+    The postcodes' places (by ward and deprivation decile) and the reported
+    barriers are counted now (``audit.precount``), so the report made after the
+    fix-up is the one a direct audit gives. Returns ``{"name", "csv",
+    "columns", "precounted"}``: the kept CSV's file name and bytes, each column
+    to ask about, and those counts, as JSON-able data.
     """
     import polars as pl
 
+    from inclusion_audit.audit import precount
     from inclusion_audit.ingest.harmonise import assign_columns
     from inclusion_audit.ingest.mapping import read_mapping
     from inclusion_audit.ingest.readers import collect, read_table
@@ -64,10 +69,16 @@ def fixup_material(
     wanted = [*source.characteristic_names(), *quota_names]
     assigned = assign_columns(table.columns, wanted, user_mapping, source=table.name)
     offered = column_choices(table, source, user_mapping, quota_names)
-    columns = list(
-        dict.fromkeys([*(a.column for a in assigned.values()), *(c.column for c in offered)])
+    kept = {*(a.column for a in assigned.values()), *(c.column for c in offered)}
+    frame = collect(
+        table,
+        table.frame.select(
+            [
+                pl.col(c).cast(pl.String) if c in kept else pl.lit(None, pl.String).alias(c)
+                for c in table.columns
+            ]
+        ),
     )
-    frame = collect(table, table.frame.select([pl.col(c).cast(pl.String) for c in columns]))
     out = io.BytesIO()
     frame.write_csv(out)
     return {
@@ -81,6 +92,7 @@ def fixup_material(
             }
             for choice in offered
         ],
+        "precounted": precount(table, source, user_mapping).to_dict(),
     }
 
 
@@ -119,6 +131,7 @@ def record_for(
         "files": kept_files,
         "unknown": unknown,
         "columns": material["columns"],
+        "precounted": material["precounted"],
     }
 
 

@@ -22,7 +22,6 @@ from inclusion_audit.web.audits import (
     failure,
     report_response,
     request_pool,
-    run_audit_saved,
     unknown_answers,
 )
 from inclusion_audit.web.fixup import (
@@ -260,6 +259,9 @@ async def fixup(
             headers={"Content-Disposition": 'attachment; filename="mapping.toml"'},
         )
     form = restore_form(record)
+    # The same report as a direct audit's: with a store, the "save to the history" box.
+    saving = settings.store is not None and form.report_format == "html"
+    result_json: list[bytes] | None = [] if saving else None
     with request_uploads(scratch, settings.max_upload_mb) as uploads:
         try:
             paths = restore_files(record, uploads.folder)
@@ -267,7 +269,9 @@ async def fixup(
             mapping_folder.mkdir()
             mapping_path = paths["mapping"] = mapping_folder / "mapping.toml"
             mapping_path.write_text(toml, encoding="utf-8")
-            body, file_format = await run_audit_saved(paths, form, pool)
+            body, file_format = await audit_saved(
+                paths, form, pool, result_json, precounted=record.get("precounted")
+            )
         except Exception as error:
             known = {(u["column"], u["characteristic"], u["answer"]) for u in unknown}
             new = [
@@ -299,6 +303,8 @@ async def fixup(
             )
             return HTMLResponse(page, status_code=status)
     kept.discard(token)  # the report is made: nothing is kept any longer
+    if result_json:
+        body = await _with_save_form(request, settings, body, result_json[0], form)
     return report_response(body, file_format, inline=file_format == "html")
 
 

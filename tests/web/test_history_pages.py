@@ -148,3 +148,22 @@ def test_without_a_store_there_are_no_history_pages(tmp_path: Path) -> None:
     with TestClient(create_app(ServiceSettings(scratch=tmp_path / "s"))) as client:
         assert client.get("/history").status_code == 404
         assert client.get("/api/history").status_code == 404
+
+
+def test_a_report_made_after_a_fix_up_offers_saving_too(lead: TestClient, tmp_path: Path) -> None:
+    register = tmp_path / "forum.csv"
+    register.write_text("Sex,Postcode\n" + "Female,SW2 1RW\nMale,SW9 8AA\nMartian,SW2 1RW\n" * 5)
+    page = _audit(lead, register)
+    assert page.h1.text == "Say what these answers mean"
+    token = page.select_one("input[name=token]")["value"]
+    report = lead.post("/fixup", data={"token": token, "answer-0": "unplaceable"})
+    assert report.status_code == 200, report.text[:500]
+    shown = BeautifulSoup(report.text, "html.parser")
+    # As a direct audit's report: the postcodes' wards and deprivation, and the save box.
+    assert "Wards: where participants live" in shown.select_one("section.wards h2").text
+    assert "SW2" not in report.text
+    form = shown.select_one("form[action='/history/save']")
+    assert form is not None and form.select_one("#save-name")["value"] == "Riverside forum"
+    fields = {i["name"]: i.get("value", "") for i in form.select("input")}
+    saved = lead.post("/history/save", data={**fields, "signin_token": TOKEN})
+    assert saved.status_code == 200 and "Saved Riverside forum" in saved.text
