@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -260,11 +261,6 @@ def audit(
             else {name: fallback for name, _ in events}
         )
         results = [(name, run(part, dates[name] or day)) for name, part in events]
-        stored = (
-            store_events(store_file, events, results, dates, register, replace_existing)
-            if store_file
-            else None
-        )
         files: list[tuple[Path, bytes]] = []
         index = []
         for (name, result), folder in zip(results, _event_folders(results), strict=True):
@@ -275,9 +271,12 @@ def audit(
             index.append({"event": name, "folder": folder, "participants": result.n_participants})
         index_data = json.dumps({"events": index}, indent=2, ensure_ascii=False) + "\n"
         files.append((Path(output) / "events.json", index_data.encode("utf-8")))
-        write_all(files)
-        if stored is not None:
-            stored(quiet)
+        with (
+            store_events(store_file, events, results, dates, register, replace_existing, quiet)
+            if store_file
+            else contextlib.nullcontext()
+        ):
+            write_all(files)
         if not quiet:
             for name, result in results:
                 click.echo(f"\n== {name}", err=True)
@@ -302,14 +301,12 @@ def audit(
         result = add_intersections(result, table, reference, pairs, config, mapping, day)
     outputs = render_formats(result, [fmt for fmt, _ in plan], options)
     rendered = [(path, outputs[fmt]) for fmt, path in plan]
-    store = (
-        store_audit(store_file, result, register, event_name, day, replace_existing)
+    with (
+        store_audit(store_file, result, register, table, event_name, day, replace_existing, quiet)
         if store_file
-        else None
-    )
-    write_all([(path, data) for path, data in rendered if path is not None])
-    if store is not None:
-        store(quiet)
+        else contextlib.nullcontext()
+    ):
+        write_all([(path, data) for path, data in rendered if path is not None])
     for destination, data in rendered:
         if destination is None:
             sys.stdout.buffer.write(data)

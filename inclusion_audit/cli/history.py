@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -337,43 +338,46 @@ def review(
         _print_review_summary(result, [path for _, path in plan if path is not None])
 
 
+@contextlib.contextmanager
 def store_audit(
     store_file: Path,
     result: AuditResult,
     register: Path,
+    table: Any,
     name: str | None,
     day: dt.date | None,
     replace_existing: bool,
-) -> Callable[[bool], None]:
-    """Check the result may be stored before any report is written; returns the step that
-    stores it, to run once the reports are written."""
-    from inclusion_audit.history.store import event_name_and_date, open_store
+    quiet: bool,
+) -> Iterator[None]:
+    """Store the result, holding the store's write lock while the block writes the reports.
+
+    The store is checked (writable, not locked, the event new) and the event
+    inserted before the block runs, and committed after it: when the store
+    refuses, the block never runs, so no report is written; when writing a report
+    fails, nothing is stored. The event is known by its rows' answers
+    (``history.identity``).
+    """
+    from inclusion_audit.history.identity import answer_rows
+    from inclusion_audit.history.store import NewEvent, event_name_and_date, open_store
 
     name, day = event_name_and_date(result, name, day, str(register))
-    history = open_store(store_file, create=True)
-    try:
-        fingerprint = history.fingerprint(register)
-        history.check_new(result, fingerprint, replace=replace_existing, source=str(register))
-    except BaseException:
-        history.close()
-        raise
-
-    def commit(quiet: bool) -> None:
-        with history:
-            added = history.add(
-                result,
-                name=name,
-                date=day,
-                register_fingerprint=fingerprint,
-                replace=replace_existing,
-                source=str(register),
-            )
-        if not quiet:
-            _report_added(added.event_id, added.replaced, name, day, store_file)
-
-    return commit
+    rows = answer_rows(table, result)
+    with open_store(store_file, create=True) as history:
+        event = NewEvent(
+            result,
+            name,
+            day,
+            register_fingerprint=history.fingerprint(register),
+            content_fingerprint=history.content_fingerprint(rows) if rows is not None else None,
+            source=str(register),
+        )
+        with history.adding([event], replace=replace_existing) as added:
+            yield
+    if not quiet:
+        _report_added(added[0].event_id, added[0].replaced, name, day, store_file)
 
 
+@contextlib.contextmanager
 def store_events(
     store_file: Path,
     events: list[tuple[str, Any]],
@@ -381,25 +385,21 @@ def store_events(
     dates: dict[str, dt.date | None],
     register: Path,
     replace_existing: bool,
-) -> Callable[[bool], None]:
-    """Check every event of a multi-event register may be stored, before any report is
-    written; returns the step that stores them all, each under its own name and date.
+    quiet: bool,
+) -> Iterator[None]:
+    """Store every event of a multi-event register, each under its own name and date,
+    holding the write lock while the block writes the reports (as ``store_audit``).
 
-    Each event is known by its own rows (a salted hash of them), so a second run of the
+    Each event is known by its own rows' answers and its name, so a second run of the
     same register is refused event by event, naming each, and ``--replace`` replaces
     exactly the events of this register, never another one.
     """
-    from inclusion_audit.history.store import (
-        DuplicateEventError,
-        event_name_and_date,
-        open_store,
-    )
+    from inclusion_audit.history.identity import answer_rows
+    from inclusion_audit.history.store import NewEvent, event_name_and_date, open_store
     from inclusion_audit.ingest.readers import collect
 
-    history = open_store(store_file, create=True)
-    try:
+    with open_store(store_file, create=True) as history:
         planned = []
-        refused = []
         for (name, part), (_, audited) in zip(events, results, strict=True):
             # The stored copy names its event beside the file (the store keeps neither):
             # two events with identical figures must not look like one result twice.
@@ -413,41 +413,24 @@ def store_events(
                 result, name, dates[name], f"event {name!r} of {register.name}"
             )
             rows = collect(part, part.frame).write_csv().encode("utf-8")
-            fingerprint = history.fingerprint(name.encode("utf-8") + b"\0" + rows)
-            try:
-                history.check_new(
+            answers = answer_rows(part, audited, event=name)
+            planned.append(
+                NewEvent(
                     result,
-                    fingerprint,
-                    replace=replace_existing,
+                    stored_name,
+                    stored_date,
+                    register_fingerprint=history.fingerprint(name.encode("utf-8") + b"\0" + rows),
+                    content_fingerprint=(
+                        history.content_fingerprint(answers) if answers is not None else None
+                    ),
                     source=f"event {name!r} of {register.name}",
                 )
-            except DuplicateEventError as error:
-                refused.append(str(error))
-            planned.append((result, stored_name, stored_date, fingerprint))
-        if refused:
-            raise DuplicateEventError(
-                "; ".join(message.removesuffix(".") for message in refused)
-                + ". Nothing was written."
             )
-    except BaseException:
-        history.close()
-        raise
-
-    def commit(quiet: bool) -> None:
-        with history:
-            for result, name, day, fingerprint in planned:
-                added = history.add(
-                    result,
-                    name=name,
-                    date=day,
-                    register_fingerprint=fingerprint,
-                    replace=replace_existing,
-                    source=f"event {name!r} of {register.name}",
-                )
-                if not quiet:
-                    _report_added(added.event_id, added.replaced, name, day, store_file)
-
-    return commit
+        with history.adding(planned, replace=replace_existing) as added:
+            yield
+    if not quiet:
+        for event, done in zip(planned, added, strict=True):
+            _report_added(done.event_id, done.replaced, event.name, event.date, store_file)
 
 
 def _report_added(

@@ -4,17 +4,20 @@ The store keeps, per audited event, what a review needs and nothing more: the
 event's name and date, what it was compared with, the settings, and per
 characteristic and category the counts, population share, expected count,
 ratio and status of the ``AuditResult``. Never names, contact details,
-postcodes, free text or rows: the register itself is known only by a salted
-SHA-256 of its bytes, so adding it twice is caught without the store holding
-anything that leads back to the file. The salt is random, made with the store,
-and kept in it; it stops anyone matching a store's fingerprints against those of
-another store or a list of known files.
+postcodes, free text or rows. An event is known by its rows' answers: a keyed
+digest (HMAC-SHA-256) of them (``history.identity``), so the same register is
+caught however it is named or sorted, and two events with equal counts are not
+confused; a saved result, which has no rows, is known by a salted SHA-256 of its
+register's bytes and of the result, as every event was before schema 4. The salt
+is random, made with the store, and kept in it; it stops anyone matching a
+store's fingerprints against those of another store or a list of known files.
 
 Design notes:
 
 * Every write is one transaction (``BEGIN IMMEDIATE``, so two officers adding at
   once cannot both pass the duplicate check): an event is stored whole or not
-  at all.
+  at all. ``Store.adding`` keeps it open while the caller writes its reports, so
+  a store that refuses leaves no report behind.
 * Rollback journal, not WAL: a store is a single file that leads copy, email
   and keep on shared drives, where WAL's ``-wal`` and ``-shm`` side files get
   left behind and network file systems break its shared memory; writes are a
@@ -38,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -160,6 +164,15 @@ _MIGRATIONS: dict[int, Migration] = {
         "INSERT OR IGNORE INTO metadata (key, value) VALUES "
         f"('retention_years', '{DEFAULT_RETENTION_YEARS}')",
     ),
+    # Two events may have identical results (the March and April registers of a monthly
+    # forum, with the same counts): an event known by its rows keeps its result's
+    # fingerprint here, where it need not be unique, and none in ``result_fingerprint``
+    # (UNIQUE since schema 1, which SQLite cannot drop without rebuilding the table).
+    4: _sql(
+        "ALTER TABLE events ADD COLUMN result_digest TEXT",
+        "UPDATE events SET result_digest = result_fingerprint",
+        "CREATE INDEX events_by_result ON events (result_digest)",
+    ),
 }
 """Every step of the store's schema, numbered 1, 2, 3… without gaps.
 
@@ -236,6 +249,25 @@ class Added:
     replaced: int | None = None
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to add: its result, name and date, and what it is known by.
+
+    ``content_fingerprint`` (``Store.content_fingerprint``) is the event's identity
+    when its rows are known: two events are the same exactly when their rows'
+    answers are. Without it (a saved result file), the event is known by its
+    register's fingerprint and its result, as before schema 4. ``source`` names
+    the event in messages.
+    """
+
+    result: AuditResult | Mapping[str, Any]
+    name: str
+    date: dt.date
+    register_fingerprint: str | None = None
+    content_fingerprint: str | None = None
+    source: str = "the result"
+
+
 class Store:
     """An open store. Use ``open_store``; close it (or use it as a context manager)."""
 
@@ -301,6 +333,7 @@ class Store:
         name: str,
         date: dt.date,
         register_fingerprint: str | None = None,
+        content_fingerprint: str | None = None,
         replace: bool = False,
         check_duplicates: bool = True,
         source: str = "the result",
@@ -308,58 +341,119 @@ class Store:
         """Store one audit result as an event; all of it or nothing.
 
         ``result`` is an ``AuditResult`` or its JSON form (``to_dict``), which is
-        validated first. A result whose register (``register_fingerprint``, from
-        ``fingerprint``) or whose content is already stored raises
+        validated first. An event already stored (see ``adding``) raises
         ``DuplicateEventError``, unless ``replace`` swaps the old event for it.
         ``check_duplicates=False`` stores no fingerprints at all: for bulk loads
         of results known to differ, such as benchmarks. ``source`` names the
         result in error messages.
         """
-        data = _as_dict(result)
-        validate_result(data, source)
-        name = clean_text(name)
+        event = NewEvent(result, name, date, register_fingerprint, content_fingerprint, source)
+        with self.adding([event], replace=replace, check_duplicates=check_duplicates) as added:
+            pass
+        return added[0]
+
+    @contextmanager
+    def adding(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        replace: bool = False,
+        check_duplicates: bool = True,
+    ) -> Iterator[list[Added]]:
+        """Add events in one write transaction that stays open for the ``with`` block.
+
+        The transaction (``BEGIN IMMEDIATE``) is taken first, so the duplicate check
+        and the insert see the store as no other process can change it until the
+        commit: of two processes adding the same register at once, the second waits,
+        then is refused. Every refusal (an event already stored, a store that is
+        locked, read-only or full) is raised on entry, before the block runs, so a
+        caller writes its reports inside the block and writes nothing when the store
+        refuses. An error in the block rolls everything back.
+
+        Which events are the same: an event with a ``content_fingerprint`` is the
+        stored one with the same fingerprint (the same rows, whatever the file's
+        name or the rows' order), and never one whose rows differ, even where every
+        count is equal. Events stored without one (before schema 4, or from a result
+        file) keep the earlier rule: the same register's bytes, or the same result.
+        """
+        data = []
+        for event in events:
+            found = _as_dict(event.result)
+            validate_result(found, event.source)
+            data.append(found)
+        names = [self._checked_name_and_date(event) for event in events]
+        identities = [
+            _Identity.of(self, event, found, check_duplicates)
+            for event, found in zip(events, data, strict=True)
+        ]
+        with self._transaction():
+            refused = []
+            replaced: list[int | None] = []
+            for identity in identities:
+                try:
+                    replaced.append(
+                        self._check_new(identity, replace) if check_duplicates else None
+                    )
+                except DuplicateEventError as error:
+                    refused.append(str(error))
+            if refused:
+                ending = " Nothing was written." if len(events) > 1 else ""
+                raise DuplicateEventError(
+                    "; ".join(m.removesuffix(".") for m in refused) + "." + ending
+                )
+            added = []
+            for event, found, name, identity, old in zip(
+                events, data, names, identities, replaced, strict=True
+            ):
+                if old is not None:
+                    if identity.register is None and identity.content is None:
+                        # A saved result replacing an audited register still stands for it.
+                        row = self._db.execute(
+                            "SELECT register_fingerprint FROM events WHERE id = ?", (old,)
+                        ).fetchone()
+                        identity = _with_register(identity, row[0])
+                    self._db.execute("DELETE FROM events WHERE id = ?", (old,))
+                added.append(Added(self._insert(found, name, event.date, identity), old))
+            yield added
+
+    def _checked_name_and_date(self, event: NewEvent) -> str:
+        name = clean_text(event.name)
         if not name:
             raise StoreError("the event name is empty: give one with --event-name.")
-        _check_year(date)
-        if date < (cutoff := self.retention_cutoff()):
+        _check_year(event.date)
+        if event.date < (cutoff := self.retention_cutoff()):
             raise StoreError(
-                f"the event's date {date.isoformat()} is before {cutoff.isoformat()}: this store "
-                f"keeps events for {self.retention_years} years (UK GDPR storage limitation), "
-                "so it would be deleted at once. Check the date."
+                f"the event's date {event.date.isoformat()} is before {cutoff.isoformat()}: "
+                f"this store keeps events for {self.retention_years} years (UK GDPR storage "
+                "limitation), so it would be deleted at once. Check the date."
             )
-        result_fingerprint = self._result_fingerprint(data) if check_duplicates else None
-        if not check_duplicates:
-            register_fingerprint = None
-        with self._transaction():
-            replaced = self._check_new(result_fingerprint, register_fingerprint, replace, source)
-            if replaced is not None:
-                if register_fingerprint is None and check_duplicates:
-                    # A saved result replacing an audited register still stands for it.
-                    row = self._db.execute(
-                        "SELECT register_fingerprint FROM events WHERE id = ?", (replaced,)
-                    ).fetchone()
-                    register_fingerprint = row[0]
-                self._db.execute("DELETE FROM events WHERE id = ?", (replaced,))
-            event_id = self._insert(data, name, date, register_fingerprint, result_fingerprint)
-        return Added(event_id, replaced)
+        return name
 
     def check_new(
         self,
         result: AuditResult | Mapping[str, Any],
         register_fingerprint: str | None = None,
         *,
+        content_fingerprint: str | None = None,
         replace: bool = False,
         source: str = "the result",
     ) -> int | None:
-        """Raise ``DuplicateEventError`` if ``add`` would refuse this result.
+        """Raise ``DuplicateEventError`` if ``add`` would refuse this result now.
 
-        Returns the id of the event ``replace`` would swap out, if any. Lets a
-        caller check before it writes anything else.
+        Returns the id of the event ``replace`` would swap out, if any. Another
+        process may add the same event before this one does: to check and add as
+        one step, use ``adding``.
         """
-        data = _as_dict(result)
-        return self._check_new(
-            self._result_fingerprint(data), register_fingerprint, replace, source
+        event = NewEvent(
+            result, "-", dt.date.today(), register_fingerprint, content_fingerprint, source
         )
+        return self._check_new(_Identity.of(self, event, _as_dict(result), True), replace)
+
+    def content_fingerprint(self, rows: bytes) -> str:
+        """The event's identity from its rows: a keyed digest (HMAC-SHA-256, keyed by
+        the store's random salt) of ``rows``, the canonical text of the rows' answers
+        (``history.identity.answer_rows``)."""
+        return hmac.new(self._salt(), b"content-v1\0" + rows, hashlib.sha256).hexdigest()
 
     def events(
         self, start: dt.date | None = None, end: dt.date | None = None, *, details: bool = True
@@ -437,47 +531,55 @@ class Store:
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return self.fingerprint(canonical.encode("utf-8"))
 
-    def _check_new(
-        self,
-        result_fingerprint: str | None,
-        register_fingerprint: str | None,
-        replace: bool,
-        source: str,
-    ) -> int | None:
-        existing = self._duplicate_id(result_fingerprint, register_fingerprint)
+    def _check_new(self, identity: _Identity, replace: bool) -> int | None:
+        existing = self._duplicate_id(identity)
         if existing is not None and not replace:
             event = self._summary(existing)
+            stored = (
+                f"event {event.id} ({event.name!r}, {event.date.isoformat()}, added "
+                f"{event.added_at})"
+            )
+            by_rows = (
+                identity.content is not None
+                and self._db.execute(
+                    "SELECT 1 FROM events WHERE id = ? AND content_fingerprint = ?",
+                    (existing, identity.content),
+                ).fetchone()
+            )
+            why = ": the same answers, row for row" if by_rows else ""
             raise DuplicateEventError(
-                f"{source} is already in {self.path.name} as event {event.id} "
-                f"({event.name!r}, {event.date.isoformat()}, added {event.added_at}). Leave "
-                "it out, or add --replace to store this one in its place."
+                f"{identity.source} is already in {self.path.name} as {stored}{why}. Leave it "
+                "out, or add --replace to store this one in its place."
             )
         return existing
 
-    def _duplicate_id(
-        self, result_fingerprint: str | None, register_fingerprint: str | None
-    ) -> int | None:
-        row = self._db.execute(
-            "SELECT id FROM events WHERE result_fingerprint = ? OR register_fingerprint = ?",
-            (result_fingerprint, register_fingerprint),
-        ).fetchone()
+    def _duplicate_id(self, identity: _Identity) -> int | None:
+        if identity.content is not None:
+            # Known by its rows: the same rows, or an event stored before rows were known
+            # (schema < 4, or a result file) that matches by the earlier rule.
+            row = self._db.execute(
+                "SELECT id FROM events WHERE content_fingerprint = ? OR (content_fingerprint IS "
+                "NULL AND (result_digest = ? OR register_fingerprint = ?)) ORDER BY id",
+                (identity.content, identity.result, identity.register),
+            ).fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT id FROM events WHERE result_digest = ? OR register_fingerprint = ? "
+                "ORDER BY id",
+                (identity.result, identity.register),
+            ).fetchone()
         return int(row[0]) if row is not None else None
 
     def _insert(
-        self,
-        data: Mapping[str, Any],
-        name: str,
-        date: dt.date,
-        register_fingerprint: str | None,
-        result_fingerprint: str | None,
+        self, data: Mapping[str, Any], name: str, date: dt.date, identity: _Identity
     ) -> int:
         reference = clean_text(str(data["reference"]))
         age = _ELIGIBLE_AGE.search(reference)
         cursor = self._db.execute(
             "INSERT INTO events (name, event_date, reference, area_codes, eligible_age, "
             "n_participants, tool_version, result_schema_version, settings, "
-            "register_fingerprint, result_fingerprint, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "register_fingerprint, result_fingerprint, result_digest, content_fingerprint, "
+            "added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 name,
                 date.isoformat(),
@@ -492,8 +594,11 @@ class Store:
                     {**data["settings"], "method_version": str(data.get("method_version", "1"))},
                     sort_keys=True,
                 ),
-                register_fingerprint,
-                result_fingerprint,
+                identity.register,
+                # Unique: only for events known by their result (see migration 4).
+                identity.result if identity.content is None else None,
+                identity.result,
+                identity.content,
                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             ),
         )
@@ -553,6 +658,33 @@ class Store:
         except sqlite3.OperationalError as error:
             self._db.execute("ROLLBACK")
             raise _store_error(self.path, error, "written") from error
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """What an event is known by: its rows' content, its register's bytes, its result."""
+
+    content: str | None
+    register: str | None
+    result: str | None
+    source: str
+
+    @classmethod
+    def of(
+        cls, store: Store, event: NewEvent, data: Mapping[str, Any], check_duplicates: bool
+    ) -> _Identity:
+        if not check_duplicates:
+            return cls(None, None, None, event.source)
+        return cls(
+            event.content_fingerprint,
+            event.register_fingerprint,
+            store._result_fingerprint(data),
+            event.source,
+        )
+
+
+def _with_register(identity: _Identity, register: str | None) -> _Identity:
+    return replace(identity, register=register)
 
 
 _EVENT_COLUMNS = (
