@@ -400,15 +400,7 @@ def _apply(
     characteristic["dissimilarity_index"] = None
     characteristic["chi_square"] = None
     if pinned:
-        for key in (
-            "n_known",
-            "n_unknown",
-            "n_blank",
-            "n_declined",
-            "unknown_rate",
-            "unplaceable_rate",
-            "answers_unreadable",
-        ):
+        for key in _TOTALS:
             characteristic[key] = None
     n_known = characteristic.get("n_known")
     shown_total = sum(int(g["count"]) for i, g in enumerate(groups) if i not in bands)
