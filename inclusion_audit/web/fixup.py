@@ -170,15 +170,15 @@ def read_column_choices(
             chosen[item["column"]] = value
             if value in taken:
                 errors[field] = (
-                    f"The columns {taken[value]!r} and {item['column']!r} are both chosen as "
+                    f"The columns “{taken[value]}” and “{item['column']}” are both chosen as "
                     f"{characteristic_words(value)}: choose it for one column only."
                 )
             taken.setdefault(value, item["column"])
         else:
             chosen[item["column"]] = None
             errors[field] = (
-                f"Choose what the column {item['column']!r} holds, or choose "
-                "“not a characteristic: leave it out”."
+                f"Choose what the column “{item['column']}” holds, or choose "
+                "“Not a characteristic: leave it out”."
             )
     return chosen, errors
 

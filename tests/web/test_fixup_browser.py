@@ -175,3 +175,80 @@ def test_keyboard_only_completion(
         page.keyboard.press("Enter")
     assert "Who was missed" in page.locator("body").inner_text()
     assert _kept(scratch) == []
+
+
+def microsoft_forms_export(path: Path, rows: int = 40) -> Path:
+    """A register as Microsoft Forms exports it: numbered questions the audit does not know."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(
+            [
+                *("ID", "Start time", "Email", "Name", "Q1. How old are you?"),
+                *("Which of these best describes you?", "Q7", "Q8", "Postcode"),
+            ]
+        )
+        for i in range(rows):
+            out.writerow(
+                [
+                    *(i + 1, f"7/14/26 18:{i % 60:02d}:00", f"person{i}@example.org"),
+                    *(f"Person {i}", str(18 + (i * 7) % 60), ["Female", "Male"][i % 2]),
+                    *(ETHNIC[i % len(ETHNIC)], f"My own words, number {i}", "SW2 1RW"),
+                ]
+            )
+    return path
+
+
+def test_officer_says_what_columns_hold_by_keyboard(
+    page: Page, service: tuple[str, Path], tmp_path: Path, shots: Path
+) -> None:
+    base_url, scratch = service
+    _upload(page, base_url, microsoft_forms_export(tmp_path / "Forum feedback.csv"))
+    assert page.locator("h1").inner_text() == "Say what these columns hold"
+    body = page.locator("body").inner_text()
+    assert "My own words" not in body and "Indian" not in body  # no answers shown
+    page.screenshot(path=str(shots / "fixup-columns.png"), full_page=True)
+
+    # Keyboard only. Nothing chosen: the error summary's links lead to each field.
+    page.keyboard.press("Tab")  # the skip link
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Make the report"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    summary = page.get_by_role("alert")
+    assert summary.get_by_role("link").count() == 2
+    page.screenshot(path=str(shots / "fixup-columns-errors.png"), full_page=True)
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")  # the summary's first link
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "column-0"
+    # The first choice of each column is its closest characteristic.
+    for index in range(2):
+        if index:
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == f"column-{index}"
+        page.keyboard.press("ArrowDown")
+    assert page.get_by_label("What does the column “Q7” hold?").input_value() == "ethnic_group"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Make the report"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    # The chosen column holds answers no category matches: asked next, on the same page.
+    assert page.locator("h1").inner_text() == "Say what these columns and answers mean"
+    assert "The columns you chose hold 2 answers" in page.get_by_role("status").inner_text()
+    page.screenshot(path=str(shots / "fixup-columns-answers.png"), full_page=True)
+    page.get_by_label("What does the column “Q7” hold?").focus()
+    for index in range(2):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == f"answer-{index}"
+        page.keyboard.press("ArrowDown")
+    assert page.get_by_label("“Whtie British” in the column “Q7”").input_value() != ""
+    page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("h1").inner_text() == "Brixton summer forum"
+    report = page.locator("body").inner_text()
+    assert "Ethnic group" in report and "Wards: where participants live" in report
+    assert "Person 1" not in report and "example.org" not in report
+    assert _kept(scratch) == []
