@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -377,3 +379,47 @@ def test_small_answer_counts_are_hidden_in_shared_formats(tmp_path: Path) -> Non
     assert next(a for a in answers if a["answer"] == "Abstain")["count"] == 2
     code, html, _ = run(*base, "--characteristic", "age", "--format", "html")
     assert code == 0 and "fewer than 5" in html and "Abstain" in html
+
+
+def test_results_as_a_pdf_say_what_the_html_says(files: tuple[Path, Path], tmp_path: Path) -> None:
+    """`results -o results.pdf`: the HTML page typeset (tagged PDF/UA), small counts hidden."""
+    register, reference = files
+    rows = [*sample_rows(), ("35-64", "Female", "Abstain", "x"), ("65+", "Male", "Abstain", "y")]
+    register = write_register(tmp_path / "abstain.csv", rows)
+    pdf = tmp_path / "results.pdf"
+    base = ["results", str(register), "--question", "Vote", "--reference", str(reference)]
+    code, _, stderr = run(*base, "--characteristic", "age,sex", "-o", str(pdf))
+    assert code == 0, stderr
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert "Tagged:          yes" in info.stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Results re-weighted to the population" in text and "rather than" in text
+    assert "fewer than 5" in text and "Abstain" in text  # 2 answers: hidden as in html
+    # Not to the terminal; a .pdf output is a PDF without --format.
+    code, _, stderr = run(*base, "--characteristic", "age", "--format", "pdf")
+    assert code == 2 and "cannot go to the terminal" in stderr and "--output" in stderr
+
+
+def test_results_pdf_without_weasyprint_names_the_extra(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register, reference = files
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    pdf = tmp_path / "results.pdf"
+    code, _, stderr = run(
+        "results",
+        str(register),
+        "--question",
+        "Vote",
+        "--reference",
+        str(reference),
+        "--characteristic",
+        "age",
+        "-o",
+        str(pdf),
+    )
+    assert code == 2 and "pip install 'inclusion-audit[pdf]'" in stderr
+    assert not pdf.exists()

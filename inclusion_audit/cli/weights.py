@@ -211,8 +211,8 @@ def format_diagnostics(d: dict[str, Any]) -> str:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["json", "html", "md", "csv"]),
-    help="Output format (default: from --output's suffix, else md).",
+    type=click.Choice(["json", "html", "md", "csv", "pdf"]),
+    help="Output format (default: from --output's suffix, else md); pdf needs --output.",
 )
 @click.option("--output", "-o", help="File to write; without it, standard output.")
 @click.option(
@@ -220,7 +220,8 @@ def format_diagnostics(d: dict[str, Any]) -> str:
     type=click.IntRange(min=0),
     default=5,
     show_default=True,
-    help="In html, md and csv, hide answer counts from 1 to this minus 1 and what reveals them.",
+    help="In html, pdf, md and csv, hide answer counts from 1 to this minus 1 and what reveals "
+    "them.",
 )
 @click.option("--internal", is_flag=True, help="Show exact small counts (restricted use).")
 @handle_errors
@@ -256,16 +257,25 @@ def results(
       inclusion-audit results vote.csv --question "Do you support the scheme?" \\
           --area Lambeth --eligible-age 16+ --characteristic age,sex,ethnic_group -o results.md
     """
+    from inclusion_audit.errors import require_modules
     from inclusion_audit.ingest.mapping import read_mapping
     from inclusion_audit.ingest.readers import read_table
     from inclusion_audit.reference.sources import choose_reference
-    from inclusion_audit.report.outputs import check_destination, write_all
+    from inclusion_audit.report.outputs import OutputError, check_destination, write_all
     from inclusion_audit.report.weighted import render_weighted_results
     from inclusion_audit.weighting import weighted_results
 
     chosen = output_format or _format_from(output)
     settings = _settings(characteristics, trim_ratio, max_iterations, tolerance, collapse)
     inputs = [p for p in (register, reference_file, mapping_file) if p is not None]
+    if chosen == "pdf":
+        if not output or output == "-":
+            raise OutputError(
+                "a PDF cannot go to the terminal: add --output FILE (for example "
+                "--output results.pdf)."
+            )
+        # Before the register is read: a missing extra is known in a moment.
+        require_modules("pdf", "PDF output needs WeasyPrint", "weasyprint")
     if output and output != "-":
         check_destination(Path(output), inputs)
     reference, _ = choose_reference(areas, eligible_age, reference_file, None, age_bands)
@@ -291,6 +301,12 @@ def results(
 
 def _format_from(output: str | None) -> str:
     suffix = Path(output).suffix.lower().lstrip(".") if output and output != "-" else ""
-    return {"json": "json", "html": "html", "htm": "html", "md": "md", "csv": "csv"}.get(
-        suffix, "md"
-    )
+    formats = {
+        "json": "json",
+        "html": "html",
+        "htm": "html",
+        "md": "md",
+        "csv": "csv",
+        "pdf": "pdf",
+    }
+    return formats.get(suffix, "md")

@@ -1,7 +1,7 @@
-"""Weighted results as JSON, Markdown, HTML or CSV: raw and weighted, side by side.
+"""Weighted results as JSON, Markdown, HTML, PDF or CSV: raw and weighted, side by side.
 
 JSON keeps exact counts (for the team that holds the register, as the audit's JSON
-does); Markdown, HTML and CSV are for sharing and pass through
+does); Markdown, HTML, PDF and CSV are for sharing and pass through
 ``disclosure.suppress_weighted_results`` first.
 """
 
@@ -37,7 +37,11 @@ def weighted_results_data(results: WeightedResults, threshold: int) -> dict[str,
 
 
 def render_weighted_results(results: WeightedResults, fmt: str, threshold: int) -> bytes:
-    """``json`` (exact counts), ``md``, ``html`` or ``csv`` (disclosure applied)."""
+    """``json`` (exact counts), ``md``, ``html``, ``pdf`` or ``csv`` (disclosure applied).
+
+    The PDF is the HTML page typeset by WeasyPrint (imported only then), as the
+    audit's PDF is.
+    """
     if fmt == "json":
         text = json.dumps(results.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         return text.encode("utf-8")
@@ -48,6 +52,10 @@ def render_weighted_results(results: WeightedResults, fmt: str, threshold: int) 
         return markdown(data, threshold).encode("utf-8")
     if fmt == "html":
         return _html(data, threshold).encode("utf-8")
+    if fmt == "pdf":
+        from inclusion_audit.report.render import html_to_pdf
+
+        return html_to_pdf(_html(data, threshold))
     raise ValueError(f"unknown format {fmt!r}")
 
 

@@ -60,6 +60,28 @@ async def audit_api(
         UploadFile | None, File(description="Event details (.yaml/.toml/.json)")
     ] = None,
     title: Annotated[str, Form()] = "",
+    question: Annotated[
+        list[str] | None,
+        Form(
+            description="A closed question's column (a vote, support or oppose): its answers "
+            "raw and re-weighted to the population, as `audit --question`; repeat. Needs "
+            "weight_by."
+        ),
+    ] = None,
+    weight_by: Annotated[
+        list[str] | None,
+        Form(
+            description="Characteristics to re-weight the questions' answers on, e.g. age,sex "
+            "(repeat, or separate with commas), as `audit --weight-by`."
+        ),
+    ] = None,
+    intersect: Annotated[
+        list[str] | None,
+        Form(
+            description="A pair of characteristics to audit crossed, e.g. age,sex; repeat for "
+            "more pairs, as `audit --intersect`."
+        ),
+    ] = None,
     report_format: Annotated[
         str, Query(alias="format", description="json, html, md, pdf or csv")
     ] = "json",
@@ -74,6 +96,9 @@ async def audit_api(
         report_format=report_format,
         suppress_below=str(suppress_below),
         internal=internal,
+        questions="\n".join(question or []),
+        weight_by=",".join(weight_by or []),
+        intersect=";".join(intersect or []),
     )
     files = {
         "register": register_file,
@@ -116,6 +141,7 @@ async def _columns_to_ask(uploads: Uploads, form: AuditForm, pool: WorkerPool) -
             paths.get("reference"),
             paths.get("targets"),
             paths.get("mapping"),
+            form.question_columns(),
         )
     except Exception as error:
         logger.error("suggesting columns for the API failed: %s", type(error).__name__)

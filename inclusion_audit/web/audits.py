@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,6 +178,7 @@ def _audit_saved(
         event = load_event(event_file)
     elif (details := form.event_details()) is not None:
         event = parse_event(details, "(the event details on the form)")
+    questions, weight_by, pairs = _weighting_and_crosses(form)
     table = read_table(register)
     user_mapping = read_mapping(mapping) if mapping else None
     result = run_audit(
@@ -190,6 +193,23 @@ def _audit_saved(
     )
     if ask_columns:
         _check_columns_known(table.columns, user_mapping, result.not_audited)
+    day = event.date if event is not None else None
+    if questions:
+        from inclusion_audit.weighting import WeightingError, WeightSettings, weighted_results
+
+        try:
+            _, weighted = weighted_results(
+                table, source, WeightSettings(weight_by), questions, user_mapping, day
+            )
+        except WeightingError as error:
+            raise UploadError(_form_words(str(error))) from error
+        result = replace(result, weighted_results=weighted)
+    if pairs:
+        from inclusion_audit.intersections import add_intersections
+
+        result = add_intersections(
+            result, table, source, pairs, mapping=user_mapping, event_date=day
+        )
     title = form.title.strip() or (event.title if event is not None and event.title else None)
     options = RenderOptions(title=title, suppress_below=threshold, internal=form.internal)
     formats = [
@@ -226,6 +246,55 @@ def _check_columns_known(
             f"the register has columns the audit does not recognise that probably hold a "
             f"characteristic: {named}. Say what they hold in a mapping file ([columns])."
         )
+
+
+# The command line's option names in the library's messages, as the form and the API
+# name the same fields.
+_FIELD_NAMES = {
+    "--question": "question",
+    "--characteristic": "weight by",
+    "--weight-by": "weight by",
+    "--intersect": "intersect",
+}
+
+
+def _form_words(message: str) -> str:
+    """A weighting or intersection message with the form's field names for the options'.
+
+    >>> _form_words("--intersect 'age': name two characteristics, e.g. --intersect age,sex.")
+    "intersect 'age': name two characteristics, e.g. age,sex."
+    """
+    message = re.sub(r"e\.g\. --\w[\w-]* ", "e.g. ", message)
+    for option, name in _FIELD_NAMES.items():
+        message = message.replace(option, name)
+    return message
+
+
+def _weighting_and_crosses(
+    form: AuditForm,
+) -> tuple[list[str], tuple[str, ...], list[tuple[str, str]]]:
+    """The questions to re-weight, the characteristics to weight on and the pairs to cross.
+
+    Checked before the register is read, as the command line checks its options.
+    """
+    from inclusion_audit.intersections import IntersectionError, parse_pairs
+
+    questions, weight_by = form.question_columns(), form.weight_names()
+    if questions and not weight_by:
+        raise UploadError(
+            "questions to re-weight need the characteristics to weight their answers on: "
+            "fill in 'weight by', e.g. age, sex."
+        )
+    if weight_by and not questions:
+        raise UploadError(
+            "'weight by' re-weights the answers to questions: name a question's column too, "
+            "or leave 'weight by' blank."
+        )
+    try:
+        pairs = parse_pairs(form.intersect_pairs())
+    except IntersectionError as error:
+        raise UploadError(_form_words(str(error))) from error
+    return questions, weight_by, pairs
 
 
 def _audit_saved_with_result(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,17 @@ def fixup_material(
     reference: Path | None,
     targets: Path | None,
     mapping: Path | None,
+    questions: Sequence[str] = (),
 ) -> dict[str, Any]:
     """What the fix-up keeps of a register, and the columns it asks about (in an audit process).
 
     Kept: every header, but the answers only of the columns the audit
     recognises (the shipped column names and the mapping's ``[columns]``), so
-    names, contact details, postcodes and comments never are; and of the
+    names, contact details, postcodes and comments never are; of the
     unrecognised columns whose answers look like a closed question's
-    (``reference.suggest.column_choices``), which the officer is asked about.
+    (``reference.suggest.column_choices``), which the officer is asked about;
+    and of the columns of ``questions`` to re-weight (not asked about), unless
+    they look identifying or free text, which the weighting refuses anyway.
     The postcodes' places (by ward and deprivation decile) and the reported
     barriers are counted now (``audit.precount``), so the report made after the
     fix-up is the one a direct audit gives. Returns ``{"name", "csv",
@@ -61,6 +65,8 @@ def fixup_material(
     from inclusion_audit.ingest.readers import collect, read_table
     from inclusion_audit.reference.sources import choose_reference
     from inclusion_audit.reference.suggest import column_choices
+    from inclusion_audit.vocab.columns import guess_column
+    from inclusion_audit.vocab.folding import column_key
 
     source, quotas = choose_reference(areas, eligible_age, reference, targets)
     table = read_table(register)
@@ -68,8 +74,20 @@ def fixup_material(
     quota_names = list(dict.fromkeys(q.characteristic for q in quotas))
     wanted = [*source.characteristic_names(), *quota_names]
     assigned = assign_columns(table.columns, wanted, user_mapping, source=table.name)
-    offered = column_choices(table, source, user_mapping, quota_names)
-    kept = {*(a.column for a in assigned.values()), *(c.column for c in offered)}
+    by_key = {column_key(c): c for c in table.columns}
+    asked = [
+        column
+        for question in questions
+        if (column := question if question in table.columns else by_key.get(column_key(question)))
+        is not None
+        and guess_column(column).kind not in ("identifying", "free_text")
+    ]
+    offered = [
+        choice
+        for choice in column_choices(table, source, user_mapping, quota_names)
+        if choice.column not in asked
+    ]
+    kept = {*(a.column for a in assigned.values()), *(c.column for c in offered), *asked}
     frame = collect(
         table,
         table.frame.select(
@@ -103,9 +121,10 @@ def columns_to_ask(
     reference: Path | None,
     targets: Path | None,
     mapping: Path | None,
+    questions: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Only the columns to ask about (for the API's 400), in an audit process."""
-    material = fixup_material(register, areas, eligible_age, reference, targets, mapping)
+    material = fixup_material(register, areas, eligible_age, reference, targets, mapping, questions)
     columns: list[dict[str, Any]] = material["columns"]
     return columns
 

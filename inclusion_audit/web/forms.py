@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,29 @@ class AuditForm:
     report_format: str = "html"
     suppress_below: str = str(DEFAULT_THRESHOLD)
     internal: bool = False
+    questions: str = ""
+    """Closed questions' column headings, one per line (``audit --question``)."""
+    weight_by: str = ""
+    """Characteristics to re-weight the answers on, e.g. ``age, sex`` (``--weight-by``)."""
+    intersect: str = ""
+    """Pairs of characteristics to audit crossed, e.g. ``age,sex``; pairs separated by
+    semicolons (``--intersect``)."""
+
+    def question_columns(self) -> list[str]:
+        """The questions, one per line, blank lines left out.
+
+        >>> AuditForm(questions=" Do you support the scheme? \\n\\nVote ").question_columns()
+        ['Do you support the scheme?', 'Vote']
+        """
+        return [line.strip() for line in self.questions.splitlines() if line.strip()]
+
+    def weight_names(self) -> tuple[str, ...]:
+        """``age, sex`` -> ``("age", "sex")``."""
+        return tuple(n.strip() for n in re.split(r"[,;\n]", self.weight_by) if n.strip())
+
+    def intersect_pairs(self) -> list[str]:
+        """``age,sex; sex,ethnic_group`` -> ``["age,sex", "sex,ethnic_group"]``."""
+        return [p.strip() for p in re.split(r"[;\n]", self.intersect) if p.strip()]
 
     def event_details(self) -> dict[str, Any] | None:
         """The event fields as the event-file loader expects them, or None if all blank."""

@@ -97,6 +97,9 @@ async def audit_form(
     report_format: Annotated[str, Form()] = "html",
     suppress_below: Annotated[str, Form()] = str(DEFAULT_THRESHOLD),
     internal: Annotated[str, Form()] = "",
+    questions: Annotated[str, Form()] = "",
+    weight_by: Annotated[str, Form()] = "",
+    intersect: Annotated[str, Form()] = "",
 ) -> Response:
     event = {
         "date": date,
@@ -128,6 +131,9 @@ async def audit_form(
         report_format=report_format,
         suppress_below=suppress_below,
         internal=internal == "yes",
+        questions=questions,
+        weight_by=weight_by,
+        intersect=intersect,
     )
     files = {
         "register": register_file,
@@ -204,6 +210,7 @@ async def _keep_for_fixup(
             paths.get("reference"),
             paths.get("targets"),
             paths.get("mapping"),
+            form.question_columns(),
         )
         if not unknown and not material["columns"]:
             return None
