@@ -75,6 +75,7 @@ from typing import Any
 
 from inclusion_audit.config import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from inclusion_audit.result import AuditResult
+from inclusion_audit.stats.measures import dissimilarity_range
 from inclusion_audit.vocab.folding import column_key, normalise
 
 FEW_UNDER = "few_under"
@@ -236,6 +237,7 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
         _apply(characteristic, bands, small, pinned, settings)
     _spread_pinned(characteristics)
     for characteristic in characteristics:
+        _similarity_range(characteristic)
         _suppress_unplaced(characteristic, threshold)
         hidden_categories[column_key(characteristic.get("name", ""))] = {
             normalise(g["category"]): g for g in characteristic["groups"]
@@ -305,6 +307,32 @@ def _spread_pinned(characteristics: list[dict[str, Any]]) -> None:
                         group["status"] = WITHHELD
                 if group.get("expected_count") is not None:
                     group["expected_count"] = None
+
+
+def _similarity_range(characteristic: dict[str, Any]) -> None:
+    """Where the dissimilarity index is withheld, the range the shown table allows.
+
+    Computed from the shown counts, the bands and the total only (so it tells a
+    reader nothing the table does not): ``dissimilarity_low``/``_high``, the least
+    and greatest index over every count the bands allow.
+    """
+    characteristic.setdefault("dissimilarity_low", None)
+    characteristic.setdefault("dissimilarity_high", None)
+    n = characteristic.get("n_known")
+    if characteristic.get("dissimilarity_index") is not None or not n:
+        return
+    groups = characteristic["groups"]
+    counts = [None if g.get("suppressed") else g.get("count") for g in groups]
+    bounds = [
+        (int(g.get("count_low") or 0), int(n if g.get("count_high") is None else g["count_high"]))
+        for g in groups
+    ]
+    shares = [float(g.get("population_share") or 0) for g in groups]
+    if any(c is None and not g.get("suppressed") for c, g in zip(counts, groups, strict=True)):
+        return
+    found = dissimilarity_range(counts, bounds, shares, int(n))
+    if found is not None:
+        characteristic["dissimilarity_low"], characteristic["dissimilarity_high"] = found
 
 
 def _suppress_geography(shown: dict[str, Any]) -> None:

@@ -216,3 +216,13 @@ def test_a_pinned_detailed_table_withholds_its_broad_table_whole() -> None:
     assert shown_detailed["n_known"] is None
     assert shown_broad["n_known"] is None
     assert all(g["count"] is None for g in shown_broad["groups"])
+
+
+def test_withheld_similarity_is_shown_as_the_range_the_table_allows() -> None:
+    table = _place_table("age", {"16-24": 2, "25-34": 30, "35-44": 28})
+    shown = suppress_small_counts({"settings": {}, "characteristics": [table]}, 5)
+    characteristic = shown["characteristics"][0]
+    assert characteristic["dissimilarity_index"] is None
+    low, high = characteristic["dissimilarity_low"], characteristic["dissimilarity_high"]
+    truth = 0.5 * sum(abs(c / 60 - 1 / 3) for c in (2, 30, 28))
+    assert low <= truth <= high and low < high

@@ -83,6 +83,12 @@ def test_every_status_word_of_a_shared_audit_agrees_with_the_json(columns: dict)
     truth = result.to_dict()
     text = render(result, "md", RenderOptions()).decode()
     tables = markdown_tables(text)
+    # A withheld similarity is shown as a range that holds the JSON's index.
+    shared = suppress_small_counts(truth, THRESHOLD)
+    for real, seen in zip(truth["characteristics"], shared["characteristics"], strict=True):
+        if seen["dissimilarity_index"] is None and seen["dissimilarity_low"] is not None:
+            d = real["dissimilarity_index"]
+            assert seen["dissimilarity_low"] - 1e-9 <= d <= seen["dissimilarity_high"] + 1e-9
     for characteristic in truth["characteristics"]:
         rows = tables[characteristic["name"].replace("_", " ").capitalize()]
         for group in characteristic["groups"]:
