@@ -141,7 +141,7 @@ def dissimilarity_range(
     population_shares: Sequence[float],
     n: int,
     *,
-    max_work: int = 4_000_000,
+    max_work: int = 400_000,
 ) -> tuple[float, float] | None:
     """The least and greatest dissimilarity index the known counts allow.
 
@@ -168,8 +168,6 @@ def dissimilarity_range(
     ...                                           [0.4, 0.5, 0.1], 100)]
     [0.0, 0.5]
     """
-    import numpy as np
-
     if n <= 0 or len(counts) != len(bounds) or len(counts) != len(population_shares):
         return None
     total = math.fsum(population_shares)
@@ -189,18 +187,20 @@ def dissimilarity_range(
         return None
     if sum(hi - lo + 1 for lo, hi in spans) * (rest + 1) > max_work:
         return None
-    low = np.full(rest + 1, np.inf)
-    high = np.full(rest + 1, -np.inf)
-    low[0] = high[0] = 0.0
+    inf = math.inf
+    low = [0.0] + [inf] * rest
+    high = [0.0] + [-inf] * rest
     for k, (lo, hi) in zip(unknown, spans, strict=True):
-        new_low = np.full(rest + 1, np.inf)
-        new_high = np.full(rest + 1, -np.inf)
+        new_low = [inf] * (rest + 1)
+        new_high = [-inf] * (rest + 1)
         for x in range(lo, hi + 1):
             cost = abs(x / n - pi[k])
             # Completions whose running sum was s now reach s + x.
-            new_low[x:] = np.minimum(new_low[x:], low[: rest + 1 - x] + cost)
-            new_high[x:] = np.maximum(new_high[x:], high[: rest + 1 - x] + cost)
+            for s in range(rest + 1 - x):
+                if low[s] != inf:
+                    new_low[s + x] = min(new_low[s + x], low[s] + cost)
+                    new_high[s + x] = max(new_high[s + x], high[s] + cost)
         low, high = new_low, new_high
-    if not math.isfinite(low[rest]):
+    if low[rest] == inf:
         return None
-    return 0.5 * (base + float(low[rest])), 0.5 * (base + float(high[rest]))
+    return 0.5 * (base + low[rest]), 0.5 * (base + high[rest])
