@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import html
 import secrets
 from typing import Annotated, Any
 
@@ -137,52 +136,42 @@ def request_saves(request: Request) -> KeptUploads:
 # --- pages ------------------------------------------------------------------------------
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page from ``report_templates/service/`` (``base.html``: the service's look)."""
     from inclusion_audit.report.render import environment
 
-    css = environment().get_template("service/service.css").render()
-    return HTMLResponse(
-        f"""<!DOCTYPE html>
-<html lang="en-GB"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title><style>{css}</style></head><body>
-<a class="skip" href="#main">Skip to the content</a>
-<header class="masthead"><p class="kicker">inclusion-audit</p>
-<p class="service-name">Who are we not hearing from?</p></header>
-<nav class="nav"><a href="/">Audit an event</a> · <a href="/history">History</a> ·
-<a href="/review">Review</a></nav>
-<main id="main">{body}</main>
-<footer class="footer"><p>inclusion-audit {__version__}</p></footer></body></html>""",
-        status_code=status,
+    context.setdefault("errors", [])
+    page = (
+        environment()
+        .get_template(f"service/{template}")
+        .render(tool_version=__version__, **context)
     )
+    return HTMLResponse(page, status_code=status)
 
 
-def _errors(messages: list[str], field: str) -> str:
-    if not messages:
-        return ""
-    items = "".join(f'<li><a href="#{field}">{html.escape(m)}</a></li>' for m in messages)
-    return (
-        '<div class="error-summary" role="alert" aria-labelledby="error-summary-title" '
-        'tabindex="-1"><h2 id="error-summary-title">There is a problem</h2>'
-        f"<ul>{items}</ul></div>"
+def _message(
+    title: str,
+    heading: str,
+    paragraphs: list[str],
+    status: int,
+    errors: list[tuple[str, str]] | None = None,
+    link: tuple[str, str] | None = None,
+) -> HTMLResponse:
+    return _render(
+        "message.html",
+        status,
+        title=title,
+        heading=heading,
+        paragraphs=paragraphs,
+        errors=errors or [],
+        link=link,
     )
 
 
 @router.get("/signin", include_in_schema=False)
 def signin_page(settings: StoreSettings, error: str = "") -> HTMLResponse:
-    messages = [error] if error else []
-    return _page(
-        "Sign in",
-        _errors(messages, "token")
-        + """<h1>Sign in to the history</h1>
-<form method="post" action="/signin" novalidate>
-<div class="field"><label for="token">Sign-in token</label>
-<p class="hint" id="token-hint">The token the service was started with; ask its administrator.</p>
-<input type="password" id="token" name="token" autocomplete="current-password"
- aria-describedby="token-hint"></div>
-<button type="submit">Sign in</button></form>""",
-        401 if messages else 200,
-    )
+    errors = [("token", error)] if error else []
+    return _render("signin.html", 401 if errors else 200, errors=errors)
 
 
 @router.post("/signin", include_in_schema=False)
@@ -213,32 +202,7 @@ async def history_page(request: Request, settings: StoreSettings, done: str = ""
     nonce = session_nonce(request, settings)
     new_nonce = None if nonce is not None else secrets.token_urlsafe(16)
     csrf = csrf_for(nonce or new_nonce or "", settings)
-    rows = "".join(
-        f"<tr><td>{e['date']}</td><td>{html.escape(e['name'])}</td>"
-        f"<td class='num'>{e['participants']}</td><td>"
-        f'<form method="post" action="/history/remove">'
-        f'<input type="hidden" name="csrf" value="{csrf}">'
-        f'<input type="hidden" name="id" value="{e["id"]}">'
-        f'<button type="submit" class="secondary" aria-label="Remove {html.escape(e["name"])}, '
-        f'{e["date"]}">Remove</button></form></td></tr>'
-        for e in events
-    )
-    table = (
-        '<table class="yes-no"><caption>Stored events, oldest first</caption><thead><tr>'
-        '<th scope="col">Date</th><th scope="col">Event</th><th scope="col">People</th>'
-        '<th scope="col">Remove</th></tr></thead><tbody>' + rows + "</tbody></table>"
-        if events
-        else "<p>No events are stored yet. Audit an event and save it from its report.</p>"
-    )
-    status = f'<p class="privacy" role="status">{html.escape(done)}</p>' if done else ""
-    page = _page(
-        "History",
-        f"""<h1>History of audited events</h1>{status}
-<p class="privacy">The history keeps aggregates only: each event's counts, ratios and
-statuses per group, never names, contact details, postcodes, comments or rows. It keeps
-events for {years} years (UK GDPR storage limitation).</p>
-{table}<p><a href="/review">Review a period</a></p>""",
-    )
+    page = _render("history.html", events=events, csrf=csrf, years=years, done=done)
     if new_nonce is not None:
         _new_session(page, request, settings, new_nonce)
     return page
@@ -275,11 +239,13 @@ async def remove_page(request: Request, settings: StoreSettings) -> Response:
         return refused
     form = await request.form()
     if not _csrf_ok(request, settings, str(form.get("csrf", ""))):
-        return _page("Refused", "<h1>That form has expired</h1><p>Open the history again.</p>", 403)
+        return _message(
+            "Refused", "That form has expired", [], 403, link=("/history", "Open the history again")
+        )
     try:
         removed = await run_in_threadpool(_remove, settings, int(str(form.get("id", "0"))))
     except (InputError, ValueError) as error:
-        return _page("Error", _errors([str(error)], "main") + "<h1>Not removed</h1>", 400)
+        return _message("Error", "Not removed", [], 400, errors=[("main", str(error))])
     return RedirectResponse(
         "/history?done=" + _quote(f"Removed {removed['name']} ({removed['date']})."),
         status_code=303,
@@ -306,34 +272,20 @@ def _remove(settings: ServiceSettings, event_id: int) -> dict[str, str]:
 
 def save_form(request: Request, settings: ServiceSettings, token: str, name: str, date: str) -> str:
     """The "save to the history" form added to a report page (no script, labelled)."""
+    from inclusion_audit.report.render import environment
+
     nonce = session_nonce(request, settings)
-    if nonce is not None or signed_in(request, settings):
-        auth = (
-            f'<input type="hidden" name="csrf" value="{csrf_for(nonce, settings)}">'
-            if nonce is not None
-            else ""
+    return (
+        environment()
+        .get_template("service/_save_form.html")
+        .render(
+            result=token,
+            csrf=csrf_for(nonce, settings) if nonce is not None else None,
+            ask_token=nonce is None,
+            name=name,
+            date=date,
         )
-    else:
-        auth = ""
-    sign_in = (
-        ""
-        if nonce is not None
-        else '<div class="field"><label for="save-token">Sign-in token</label>'
-        '<input type="password" id="save-token" name="signin_token" '
-        'autocomplete="current-password"></div>'
     )
-    return f"""<aside class="save-to-history" aria-labelledby="save-title"
- style="border:4px solid #1d70b8;padding:1rem;margin:2rem auto;max-width:48rem">
-<h2 id="save-title">Save this audit to the history</h2>
-<p>Only its aggregates are kept (counts, ratios and statuses per group), for quarterly reviews.
-Save within 30 minutes.</p>
-<form method="post" action="/history/save">
-<input type="hidden" name="result" value="{html.escape(token)}">{auth}
-<div class="field"><label for="save-name">Event name</label>
-<input type="text" id="save-name" name="name" value="{html.escape(name)}"></div>
-<div class="field"><label for="save-date">Event date</label>
-<input type="date" id="save-date" name="date" value="{html.escape(date)}"></div>
-{sign_in}<button type="submit">Save to the history</button></form></aside>"""
 
 
 @router.post("/history/save", include_in_schema=False)
@@ -348,32 +300,42 @@ async def save_page(
         form.get("signin_token", "").encode("utf-8"), settings.token.encode("utf-8")
     )
     if not by_token and not _csrf_ok(request, settings, form.get("csrf", "")):
-        return _page(
+        return _message(
             "Refused",
-            _errors(["Sign in to save: the token was wrong or the form has expired."], "main")
-            + "<h1>Not saved</h1>",
+            "Not saved",
+            [],
             403,
+            errors=[("main", "Sign in to save: the token was wrong or the form has expired.")],
         )
     record = await run_in_threadpool(saves.open, form.get("result", ""))
     if record is None:
-        return _page(
+        return _message(
             "Expired",
-            "<h1>Not saved</h1><p>The audit is no longer kept (30 minutes have passed, or it "
-            "was saved already). Audit the register again.</p>",
+            "Not saved",
+            [
+                "The audit is no longer kept (30 minutes have passed, or it was saved "
+                "already). Audit the register again."
+            ],
             410,
         )
     try:
         day = dt.date.fromisoformat(form.get("date", ""))
     except ValueError:
-        return _page(
-            "Error",
-            _errors(["Give the event's date (YYYY-MM-DD)."], "main") + "<h1>Not saved</h1>",
-            400,
+        return _message(
+            "Error", "Not saved", [], 400, errors=[("main", "Give the event's date (YYYY-MM-DD).")]
         )
+    name = form.get("name", "")
+    from inclusion_audit.history.store import DuplicateEventError
+
     try:
-        added = await run_in_threadpool(_add, settings, record["result"], form.get("name", ""), day)
+        added = await run_in_threadpool(
+            _add, settings, record["result"], name, day, form.get("replace") == "yes"
+        )
+    except DuplicateEventError as error:
+        # The web's --replace: "Save in its place", or leave it out.
+        return _duplicate(request, settings, error, form.get("result", ""), name, day)
     except InputError as error:
-        return _page("Error", _errors([str(error)], "main") + "<h1>Not saved</h1>", 400)
+        return _message("Error", "Not saved", [], 400, errors=[("main", str(error))])
     saves.discard(form.get("result", ""))
     response = RedirectResponse(
         "/history?done=" + _quote(f"Saved {added['name']} ({added['date']})."), status_code=303
@@ -383,15 +345,46 @@ async def save_page(
     return response
 
 
+def _duplicate(
+    request: Request,
+    settings: ServiceSettings,
+    error: Exception,
+    result: str,
+    name: str,
+    day: dt.date,
+) -> HTMLResponse:
+    """The page for an audit already stored: save it in its place (the CLI's ``--replace``),
+    or leave it out. The signed-in user gets a session here, for the form's CSRF token."""
+    nonce = session_nonce(request, settings)
+    new_nonce = None if nonce is not None else secrets.token_urlsafe(16)
+    described = str(error).split(". Leave it out", 1)[0].removesuffix(".") + "."
+    page = _render(
+        "duplicate.html",
+        409,
+        message=described,
+        result=result,
+        csrf=csrf_for(nonce or new_nonce or "", settings),
+        name=name.strip(),
+        date=day.isoformat(),
+    )
+    if new_nonce is not None:
+        _new_session(page, request, settings, new_nonce)
+    return page
+
+
 def _add(
-    settings: ServiceSettings, result: dict[str, Any], name: str, day: dt.date
+    settings: ServiceSettings,
+    result: dict[str, Any],
+    name: str,
+    day: dt.date,
+    replace: bool = False,
 ) -> dict[str, str]:
     from inclusion_audit.history.store import event_name_and_date, open_store
 
     assert settings.store is not None
     name, day = event_name_and_date(result, name.strip() or None, day, "the audit")
     with open_store(settings.store, create=True) as store:
-        store.add(result, name=name, date=day, source="the audit")
+        store.add(result, name=name, date=day, source="the audit", replace=replace)
     return {"name": name, "date": day.isoformat()}
 
 
@@ -448,15 +441,15 @@ async def review_page(request: Request, settings: StoreSettings) -> Response:
         return Response(body, media_type=_REVIEW_TYPES[file_format], headers=headers)
     from urllib.parse import urlencode
 
-    query = urlencode({**params, "show": "1"})
-    links = " · ".join(
-        f'<a href="/review?{query}&amp;format={f}" download>{label}</a>'
-        for f, label in (("json", "JSON"), ("md", "Markdown"), ("pdf", "PDF"))
-    )
+    from inclusion_audit.report.render import environment
+
     nav = (
-        '<nav aria-label="Review downloads" style="font-family:sans-serif;padding:.75rem 1.25rem;'
-        'background:#f3f2f1"><a href="/history">History</a> · <a href="/review">Another '
-        f"period</a> · Download: {links}</nav>"
+        environment()
+        .get_template("service/_review_downloads.html")
+        .render(
+            query=urlencode({**params, "show": "1"}),
+            downloads=[("json", "JSON"), ("md", "Markdown"), ("pdf", "PDF")],
+        )
     )
     text = body.decode("utf-8")
     at = text.find(">", text.find("<body")) + 1 if "<body" in text else 0
@@ -467,33 +460,12 @@ _REVIEW_PARAMS = ("from", "to", "quarter", "by")
 
 
 def _review_form(params: dict[str, str], messages: list[str]) -> HTMLResponse:
-    def value(name: str) -> str:
-        return html.escape(params.get(name, ""))
-
-    by = params.get("by") or "quarter"
-    radios = "".join(
-        f'<div class="radio"><input type="radio" id="by-{v}" name="by" value="{v}"'
-        f'{" checked" if by == v else ""}><label for="by-{v}">{label}</label></div>'
-        for v, label in (("quarter", "By quarter"), ("month", "By month"))
-    )
-    return _page(
-        "Review a period",
-        _errors(messages, "quarter")
-        + f"""<h1>Review a period</h1>
-<p class="lead">Pool the stored events of a period: who was missed, and who again and again.</p>
-<form method="get" action="/review" novalidate>
-<input type="hidden" name="show" value="1">
-<div class="field"><label for="quarter">Quarter</label>
-<p class="hint" id="quarter-hint">For example 2026Q3. Or give dates below.</p>
-<input type="text" id="quarter" name="quarter" class="short" value="{value("quarter")}"
- aria-describedby="quarter-hint"></div>
-<div class="row"><div class="field"><label for="from">From</label>
-<input type="date" id="from" name="from" value="{value("from")}"></div>
-<div class="field"><label for="to">To</label>
-<input type="date" id="to" name="to" value="{value("to")}"></div></div>
-<fieldset><legend>Trend</legend>{radios}</fieldset>
-<button type="submit">Show the review</button></form>""",
+    return _render(
+        "review_form.html",
         400 if messages else 200,
+        params=params,
+        by=params.get("by") or "quarter",
+        errors=[("quarter", m) for m in messages],
     )
 
 

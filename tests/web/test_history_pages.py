@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -167,3 +168,28 @@ def test_a_report_made_after_a_fix_up_offers_saving_too(lead: TestClient, tmp_pa
     fields = {i["name"]: i.get("value", "") for i in form.select("input")}
     saved = lead.post("/history/save", data={**fields, "signin_token": TOKEN})
     assert saved.status_code == 200 and "Saved Riverside forum" in saved.text
+
+
+def test_an_audit_already_stored_is_saved_in_its_place_on_the_page(
+    lead: TestClient, example_register: Path
+) -> None:
+    def save() -> Any:
+        form = _audit(lead, example_register).select_one("form[action='/history/save']")
+        fields = {i["name"]: i.get("value", "") for i in form.select("input")}
+        return lead.post("/history/save", data={**fields, "signin_token": TOKEN})
+
+    assert "Saved Riverside forum" in save().text
+    again = save()
+    assert again.status_code == 409
+    page = BeautifulSoup(again.text, "html.parser")
+    assert page.h1.text == "This audit is already in the history"
+    assert "--replace" not in page.text and "Riverside forum" in page.select_one(".lead").text
+    assert page.select_one("main a[href='/history']").text == "Leave it out"
+    form = page.select_one("form[action='/history/save']")
+    fields = {i["name"]: i["value"] for i in form.select("input")}
+    assert fields["replace"] == "yes" and fields["csrf"]
+    assert lead.post("/history/save", data={**fields, "csrf": "forged"}).status_code == 403
+    replaced = lead.post("/history/save", data=fields)
+    assert replaced.status_code == 200 and "Saved Riverside forum" in replaced.text
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    assert len(TestClient(lead.app).get("/api/history", headers=bearer).json()) == 1
