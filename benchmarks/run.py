@@ -56,6 +56,7 @@ CHECK_ROWS = 1_000_000
 REVIEW_EVENTS = 1_000
 REVIEW_STORE = "review-store.sqlite"
 SERVICE_REQUESTS = 200
+WEIGHT_CHARACTERISTICS = ("age", "sex", "ethnic_group")
 SMOKE_SERVICE_REQUESTS = 16
 # One worker per core: the audit is CPU-bound.
 SERVICE_WORKERS = 2
@@ -330,6 +331,30 @@ def other_cases(
             ),
             runs=runs,
             needs="check",
+        ),
+        Case(
+            key="weights",
+            group="other",
+            role="weights",
+            label=f"inclusion-audit weights, {size_label(check_rows)} rows on age, sex and "
+            "ethnic group (weights file written)",
+            argv=(
+                tool,
+                "weights",
+                check_register,
+                "--area",
+                AREA,
+                "--eligible-age",
+                ELIGIBLE_AGE,
+                *(f"--characteristic={name}" for name in WEIGHT_CHARACTERISTICS),
+                "--output",
+                f"{out}/weights.csv",
+                "--quiet",
+            ),
+            runs=runs,
+            file_format="csv",
+            needs="weights",
+            output=f"{out}/weights.csv",
         ),
         Case(
             key="review",
@@ -810,6 +835,32 @@ def evaluate_goals(results: dict[str, Any]) -> list[Goal]:
         )
     else:
         goals.append(Goal("`--help` within 3× a bare click program's start-up", None, "not run"))
+    check = _case(results, "other", "check")
+    floor = _case(results, "other", "check-import")
+    text = "1M-row `check` within 1 s of importing Great Expectations, under 300 MB"
+    if check and floor:
+        above = check["median_seconds"] - floor["median_seconds"]
+        goals.append(
+            Goal(
+                text,
+                above <= 1 and check["peak_rss_mb"] < 300,
+                f"{check['median_seconds']:.2f} s vs {floor['median_seconds']:.2f} s: "
+                f"{above:+.2f} s; peak {check['peak_rss_mb']:.0f} MB "
+                f"(the import alone {floor['peak_rss_mb']:.0f} MB)",
+            )
+        )
+    else:
+        goals.append(Goal(text, None, "not run"))
+    weights = _case(results, "other", "weights")
+    goals.append(
+        Goal(
+            "Weighting 1M participants on three characteristics under 2 s, whole command",
+            weights["median_seconds"] < 2 if weights else None,
+            f"{weights['median_seconds']:.2f} s, peak {weights['peak_rss_mb']:.0f} MB"
+            if weights
+            else "not run",
+        )
+    )
     pdf = _case(results, "other", "event-pdf")
     goals.append(
         Goal(
@@ -857,7 +908,7 @@ def _group_table(name: str, group: dict[str, Any]) -> list[str]:
     cases = group["cases"]
     settings = group.get("settings", {})
     if name == "other":
-        title = "Start-up, reports, check, review and the service"
+        title = "Start-up, reports, check, weights, review and the service"
     else:
         title = f"{parse_size(name):,} rows"
     lines = [
@@ -1063,7 +1114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         groups = [g for g in groups if g]
 
     needed_sizes = {r for r in sizes if any(c.group == size_label(r) for g in groups for c in g)}
-    check_needed = any(c.role == "check" for g in groups for c in g)
+    check_needed = any(c.role in ("check", "weights") for g in groups for c in g)
     if check_needed and subcommand_exists(tool, "check", env):
         needed_sizes.add(check_rows)
     ensure_data(sorted(needed_sizes), formats, data_dir)

@@ -10,31 +10,15 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from inclusion_audit import __version__, stats
-from inclusion_audit.action.barriers import analyse_barriers
-from inclusion_audit.action.conditions import area_shares
-from inclusion_audit.action.event import EventDetails
-from inclusion_audit.action.recommendations import (
-    Partner,
-    already_offered,
-    recommend,
-    what_worked,
-)
 from inclusion_audit.action.reported import count_reported_barriers, reported_barrier_columns
 from inclusion_audit.config import DEFAULT_THRESHOLD, AuditConfig
 from inclusion_audit.errors import RegisterError
 from inclusion_audit.findings.quotas import check_quotas, unplaced_quota_answers
-from inclusion_audit.findings.verdicts import (
-    BinomialEvidence,
-    Question,
-    Verdict,
-    judge,
-    robust_to_unknown,
-)
 from inclusion_audit.ingest.harmonise import (
     AnswerPlacer,
     ColumnAssignment,
@@ -69,7 +53,6 @@ from inclusion_audit.reference.profiles import (
     ReferenceSource,
 )
 from inclusion_audit.reference.targets import Quota
-from inclusion_audit.report import disclosure
 from inclusion_audit.result import (
     AuditResult,
     BarrierResult,
@@ -93,6 +76,16 @@ from inclusion_audit.vocab.classifications import (
 )
 from inclusion_audit.vocab.columns import guess_column
 from inclusion_audit.vocab.folding import column_key
+
+if TYPE_CHECKING:
+    from inclusion_audit.action.event import EventDetails
+    from inclusion_audit.action.recommendations import Partner
+    from inclusion_audit.findings.verdicts import Verdict
+
+# The barrier and recommendation layers (action), the verdicts (findings.verdicts)
+# and the disclosure rules (report) are imported where they are used, so that
+# `weights`, `results` and `check`, which need only ``prepare_register``, do not
+# import them.
 
 
 def audit_register(
@@ -573,6 +566,11 @@ def run_audit(
     stands in for the postcode and barrier columns of a register that no longer
     holds their answers.
     """
+    from inclusion_audit.action.barriers import analyse_barriers
+    from inclusion_audit.action.conditions import area_shares
+    from inclusion_audit.action.recommendations import already_offered, recommend, what_worked
+    from inclusion_audit.report import disclosure
+
     day = event_date or (event.date if event is not None else None)
     questions = reported_barrier_columns(table.columns)
     barrier_columns = list(dict.fromkeys(q.column for q in questions))
@@ -1085,6 +1083,8 @@ _JUDGED = (Status.UNDER, Status.POSSIBLE_UNDER, Status.OVER, Status.POSSIBLE_OVE
 
 def _judge_drafts(drafts: Sequence[dict[str, Any]], config: AuditConfig) -> list[list[Verdict]]:
     """The verdicts of the drafted characteristics, as one correction family."""
+    from inclusion_audit.findings.verdicts import BinomialEvidence, Question, judge
+
     return judge(
         [
             Question(
@@ -1106,6 +1106,8 @@ def _group_result(
     group: dict[str, Any], verdict: Verdict, status: Status, config: AuditConfig
 ) -> GroupResult:
     """A drafted group with its verdict; ``status`` may be the verdict's or a guard's."""
+    from inclusion_audit.findings.verdicts import robust_to_unknown
+
     return GroupResult(
         **group,
         status=status,

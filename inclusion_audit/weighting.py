@@ -328,6 +328,7 @@ def _read_once(
         table,
         frame=frame.select(wanted).lazy(),
         with_overflow=frame.lazy() if table.with_overflow is not None else None,
+        in_memory=True,
     )
 
 

@@ -64,6 +64,9 @@ class Table:
     delimiter: str | None = None
     duplicates: dict[str, int] = field(default_factory=dict)
     with_overflow: pl.LazyFrame | None = None
+    in_memory: bool = False
+    """The frame is over columns already read into memory (weighting reads the few it
+    needs once): ``answer_counts`` then counts column by column, which beats stacking."""
 
     @property
     def name(self) -> str:
@@ -501,7 +504,7 @@ def answer_counts(
         rows = collect(table, frame.select(pl.len())).item()
         return {}, int(rows)
     result: dict[str, list[tuple[str | None, int]]] = {c: [] for c in stacked_columns}
-    if table.file_format == "csv":
+    if table.file_format == "csv" and not table.in_memory:
         # A CSV is parsed row by row: stack the columns into (column, answer) pairs
         # and count them in one streaming pass (separate group-bys would parse the
         # file once per column).
@@ -512,8 +515,9 @@ def answer_counts(
         for column, answer, count in counted.sort("column", "answer").iter_rows():
             result[column].append((answer, int(count)))
     else:
-        # Parquet is stored column by column (and Excel is already in memory): one
-        # group-by per column, run together, reads each column once and only it.
+        # Parquet is stored column by column (and Excel, or columns read for weighting,
+        # are already in memory): one group-by per column, run together, reads each
+        # column once and only it.
         queries = [
             frame.select(pl.col(c).cast(pl.String).alias("answer"))
             .group_by("answer")

@@ -142,3 +142,31 @@ def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
         handle.write(b"Sex\nFemale\n")
     with pytest.raises(FileReadError, match=r"has a name that is not valid UTF-8 text\. Rename"):
         read_table(os.fsdecode(raw))
+
+
+def test_columns_in_memory_count_as_the_file_does(tmp_path: Path) -> None:
+    """Weighting reads its columns once and counts them in memory, column by column:
+    the same counts and row count as the stacked pass over the file, and a ragged row
+    (the overflow column) is still refused."""
+    from dataclasses import replace
+
+    path = tmp_path / "r.csv"
+    path.write_text("Name,Sex,Age\nA,Female,18-24\nB,,18-24\nC,Male\nD,Female,65+\n")
+    table = read_table(path)
+    assert table.with_overflow is not None
+    read = collect(table, table.with_overflow)
+    in_memory = replace(
+        table,
+        frame=read.select(table.columns).lazy(),
+        with_overflow=read.lazy(),
+        in_memory=True,
+    )
+    assert answer_counts(in_memory, ["Sex", "Age"]) == answer_counts(table, ["Sex", "Age"])
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("Name,Sex\nA,Female\nB,I am, Male\n")
+    table = read_table(ragged)
+    assert table.with_overflow is not None
+    read = collect(table, table.with_overflow)
+    in_memory = replace(table, frame=read.lazy(), with_overflow=read.lazy(), in_memory=True)
+    with pytest.raises(FileReadError, match="row 3 has more fields than the header"):
+        answer_counts(in_memory, ["Sex"])
