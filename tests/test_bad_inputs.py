@@ -13,6 +13,7 @@ repository; each builder says what the file imitates.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import struct
@@ -86,6 +87,34 @@ def _xlsx_that_unpacks_to_4_gb() -> bytes:
     return bytes(data)
 
 
+@functools.cache
+def _xls_sharing_one_long_text() -> bytes:
+    """A 3 MB .xls whose 65,000 rows each point at one shared 30,000-character text:
+    every cell becomes its own copy when read, 6 GB in all."""
+    import xlwt  # test-only: the tool reads .xls, it never writes one
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Register")
+    sheet.write(0, 0, "Age")
+    sheet.write(0, 1, "Sex")
+    text = "x" * 30_000
+    for row in range(1, 65_000):
+        sheet.write(row, 0, text)
+        sheet.write(row, 1, "Female")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@functools.cache
+def _parquet_of_10_001_row_groups() -> bytes:
+    """A Parquet file written one row per row group: its footer alone is megabytes."""
+    buffer = io.BytesIO()
+    frame = pl.DataFrame({"Age": ["25-34"] * 10_001, "Sex": ["Female"] * 10_001})
+    frame.write_parquet(buffer, row_group_size=1)
+    return buffer.getvalue()
+
+
 _BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
 )
@@ -142,6 +171,16 @@ CASES = [
         "xlsx-zip-bomb",
         {"register": _bytes("bomb.xlsx", _xlsx_that_unpacks_to_4_gb)},
         "unpacks to 4.0 GB, more than the 1 GB",
+    ),
+    Case(
+        "xls-shared-text-bomb",
+        {"register": _bytes("bomb.xls", _xls_sharing_one_long_text)},
+        "unpacks to 5.5 GB (130,000 cells in up to 65,000 rows), more than the 1 GB",
+    ),
+    Case(
+        "parquet-too-many-row-groups",
+        {"register": _bytes("groups.parquet", _parquet_of_10_001_row_groups)},
+        "has 10,001 row groups (at most 10,000), more than a register may have here",
     ),
     Case(
         "five-megabyte-answer",

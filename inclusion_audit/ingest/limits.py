@@ -14,8 +14,13 @@ limit                     value       why
 ``MAX_ANSWER_CHARS``      1,000       a longer answer in an audited column is no
                                       category: it is reported, never compared
 ``MAX_UNPACKED_BYTES``    1 GiB       a spreadsheet's unpacked contents (a 7.7 MB
-                                      ``.xlsx`` can unpack to 50 million rows)
+                                      ``.xlsx`` can unpack to 50 million rows; a 3 MB
+                                      ``.xls`` whose cells share one long text, to 6 GB)
 ``MAX_ROWS``              20,000,000  rows of a Parquet file (Excel stops at 1,048,576)
+``MAX_ROW_GROUPS``        10,000      row groups of a Parquet file (writers make one per
+                                      100,000s of rows; each costs a read)
+``MAX_PARQUET_BYTES``     16 GiB      a Parquet file's uncompressed data; each row group
+                                      at most ``MAX_UNPACKED_BYTES``, since it is read whole
 ``MAX_SMALL_FILE_BYTES``  16 MiB      event, mapping, partner and reference files,
                                       which are read whole
 ``MAX_NESTING``           32          lists and tables inside one another in an event
@@ -33,6 +38,8 @@ MAX_HEADER_CHARS = 4_096
 MAX_ANSWER_CHARS = 1_000
 MAX_UNPACKED_BYTES = 1024**3
 MAX_ROWS = 20_000_000
+MAX_ROW_GROUPS = 10_000
+MAX_PARQUET_BYTES = 16 * 1024**3
 MAX_SMALL_FILE_BYTES = 16 * 1024**2
 MAX_NESTING = 32
 

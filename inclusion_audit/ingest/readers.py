@@ -14,6 +14,7 @@ import glob
 import io
 import os
 import re
+import struct
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from inclusion_audit.errors import FileReadError
 from inclusion_audit.ingest.limits import (
     MAX_COLUMNS,
     MAX_HEADER_CHARS,
+    MAX_PARQUET_BYTES,
+    MAX_ROW_GROUPS,
     MAX_ROWS,
     MAX_UNPACKED_BYTES,
 )
@@ -339,7 +342,8 @@ def _check_unpacked_size(path: Path, what: str) -> None:
     import zipfile
 
     if not zipfile.is_zipfile(path):
-        return  # .xls, or not a spreadsheet at all: the reader says which
+        _check_xls_size(path, what)
+        return
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(item.file_size for item in archive.infolist())
@@ -356,7 +360,70 @@ def _check_unpacked_size(path: Path, what: str) -> None:
         )
 
 
+def _check_xls_size(path: Path, what: str) -> None:
+    """Refuse an ``.xls`` workbook whose cells unpack past ``MAX_UNPACKED_BYTES``: its
+    cell records and shared strings are counted first (``ingest.containers``), because
+    each cell that points at a shared text becomes a copy of it."""
+    from inclusion_audit.ingest.containers import ContainerError, xls_size
+
+    try:
+        size = xls_size(path)
+    except (ContainerError, OSError, struct.error) as error:
+        raise FileReadError(
+            f"{what} file {path} could not be read as a spreadsheet ({error}). Open it in "
+            "Excel or LibreOffice and save it again as .xlsx or .csv."
+        ) from error
+    if size is not None and size.unpacked_bytes > MAX_UNPACKED_BYTES:
+        raise FileReadError(
+            f"{what} file {path} unpacks to {size.unpacked_bytes / 1024**3:,.1f} GB "
+            f"({size.cells:,} cells in up to {size.rows:,} rows), more than the "
+            f"{MAX_UNPACKED_BYTES / 1024**3:g} GB a spreadsheet may hold here. Check it is the "
+            "register; save a large register as CSV or Parquet, which are read in pieces."
+        )
+
+
+def _check_parquet_size(path: Path, what: str) -> None:
+    """Refuse a Parquet file by what its footer declares, before any of it is read:
+    columns, rows, row groups and uncompressed bytes (``ingest.limits``)."""
+    from inclusion_audit.ingest.containers import ContainerError, parquet_size
+
+    try:
+        size = parquet_size(path)
+    except (ContainerError, OSError, struct.error) as error:
+        raise FileReadError(
+            f"{what} file {path} is not a readable Parquet file ({error}). Export it again, "
+            "or save the register as CSV."
+        ) from error
+    gb = 1024**3
+    problems = [
+        (size.columns > MAX_COLUMNS, f"{size.columns:,} columns (at most {MAX_COLUMNS:,})"),
+        (size.rows > MAX_ROWS, f"{size.rows:,} rows (at most {MAX_ROWS:,})"),
+        (
+            size.row_groups > MAX_ROW_GROUPS,
+            f"{size.row_groups:,} row groups (at most {MAX_ROW_GROUPS:,})",
+        ),
+        (
+            size.uncompressed_bytes > MAX_PARQUET_BYTES,
+            f"{size.uncompressed_bytes / gb:,.1f} GB of data uncompressed (at most "
+            f"{MAX_PARQUET_BYTES / gb:g} GB)",
+        ),
+        (
+            size.largest_row_group_bytes > MAX_UNPACKED_BYTES,
+            f"a row group of {size.largest_row_group_bytes / gb:,.1f} GB uncompressed (at most "
+            f"{MAX_UNPACKED_BYTES / gb:g} GB, since a row group is read whole)",
+        ),
+    ]
+    found = [text for over, text in problems if over]
+    if found:
+        raise FileReadError(
+            f"{what} file {path} has {'; '.join(found)}, more than a register may have here. "
+            "Check it is the register; write it again with fewer, smaller row groups (e.g. "
+            "polars' write_parquet or pandas' to_parquet defaults), or save it as CSV."
+        )
+
+
 def _read_parquet(path: Path, what: str) -> Table:
+    _check_parquet_size(path, what)
     try:
         frame = pl.scan_parquet(path)
         schema = frame.collect_schema()
