@@ -595,8 +595,7 @@ def run_audit(
         result, characteristics=tuple(c for c in result.characteristics if c.name != geography.WARD)
     )
     findings = analyse_barriers(people, event, reported, shares, suppress_below=suppress_below)
-    hidden = disclosure.hidden_groups(result, suppress_below)
-    shown = disclosure.shown_statuses(result, suppress_below)
+    hidden, shown = disclosure.shared_view(result, suppress_below)
     recommendations = recommend(
         people, findings, partners, event=event, hidden=hidden, shown=shown, area_shares=shares
     )

@@ -146,6 +146,16 @@ REMEMBERED = 256
 
 
 def data_store() -> DataStore:
+    """The reference data in use: ``$INCLUSION_AUDIT_REFERENCE_DATA``'s, else the shipped.
+
+    Found once per value of the variable (an audit asks for it hundreds of times,
+    and each search looks at the file system).
+    """
+    return _data_store_for_setting(os.environ.get(ENV_VAR) or None)
+
+
+@lru_cache(maxsize=8)
+def _data_store_for_setting(setting: str | None) -> DataStore:
     return data_store_for(reference_data_dir().resolve())
 
 

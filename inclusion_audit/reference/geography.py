@@ -468,21 +468,23 @@ def count_places(answers: Sequence[tuple[str | None, int]], place: PlaceReferenc
     blank_rows = frame["answer"].is_null() | (frame["answer"].str.strip_chars() == "")
     blank = int(frame.filter(blank_rows)["count"].sum())
     given = normalise_postcodes(frame.filter(~blank_rows), "answer")
-    joined = given.join(
-        _lookup(given.filter("ok")["outward"].unique()), on=["outward", "inward"], how="left"
-    )
+    well_formed = given.filter("ok")
+    # The districts' postcodes (tens of thousands) cut to the register's inward codes
+    # first, and the small areas to the LSOAs found: each join then hashes hundreds.
+    lookup = _lookup(well_formed["outward"].unique())
+    lookup = lookup.filter(pl.col("inward").is_in(well_formed["inward"].unique().implode()))
+    joined = given.join(lookup, on=["outward", "inward"], how="left")
     small = data_store().table(SMALL_AREAS_TABLE)
     codes = sorted(place.leaves)
-    found = (
-        joined.filter(pl.col("lsoa").is_not_null())
-        .group_by("lsoa")
-        .agg(pl.col("count").sum())
-        .join(small, on="lsoa", how="left")
-        .with_columns(
-            (pl.col("ltla_code").is_in(codes) | pl.col("ward_code").is_in(codes))
-            .fill_null(False)
-            .alias("inside")
-        )
+    by_lsoa = (
+        joined.filter(pl.col("lsoa").is_not_null()).group_by("lsoa").agg(pl.col("count").sum())
+    )
+    found = by_lsoa.join(
+        small.filter(pl.col("lsoa").is_in(by_lsoa["lsoa"].implode())), on="lsoa", how="left"
+    ).with_columns(
+        (pl.col("ltla_code").is_in(codes) | pl.col("ward_code").is_in(codes))
+        .fill_null(False)
+        .alias("inside")
     )
     inside = found.filter("inside")
     nowhere = found.filter(pl.col("place") == _NO_LOCATION_PLACE)

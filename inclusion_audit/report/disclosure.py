@@ -706,6 +706,16 @@ def _shared_order(
     return [{**action, "priority": n} for n, action in enumerate(ranked, start=1)]
 
 
+def shared_view(
+    result: AuditResult, suppress_below: int
+) -> tuple[frozenset[tuple[str, str]], dict[tuple[str, str], str]]:
+    """``hidden_groups`` and ``shown_statuses`` together, from one pass of the rules."""
+    if suppress_below <= 1:
+        return hidden_groups(result, suppress_below), shown_statuses(result, suppress_below)
+    shown = suppress_small_counts(result.to_dict(), suppress_below)
+    return _hidden_in(shown), _statuses_in(shown)
+
+
 def hidden_groups(result: AuditResult, suppress_below: int) -> frozenset[tuple[str, str]]:
     """(characteristic, category) of groups whose figures the report hides.
 
@@ -714,7 +724,10 @@ def hidden_groups(result: AuditResult, suppress_below: int) -> frozenset[tuple[s
     """
     if suppress_below <= 1:
         return frozenset()
-    shown = suppress_small_counts(result.to_dict(), suppress_below)
+    return _hidden_in(suppress_small_counts(result.to_dict(), suppress_below))
+
+
+def _hidden_in(shown: dict[str, Any]) -> frozenset[tuple[str, str]]:
     return frozenset(
         (characteristic["name"], group["category"])
         for characteristic in shown["characteristics"]
@@ -1040,7 +1053,10 @@ def shown_statuses(result: AuditResult, suppress_below: int) -> dict[tuple[str, 
             for characteristic in result.characteristics
             for group in characteristic.groups
         }
-    shown = suppress_small_counts(result.to_dict(), suppress_below)
+    return _statuses_in(suppress_small_counts(result.to_dict(), suppress_below))
+
+
+def _statuses_in(shown: dict[str, Any]) -> dict[tuple[str, str], str]:
     return {
         (characteristic["name"], group["category"]): str(group["status"])
         for characteristic in shown["characteristics"]

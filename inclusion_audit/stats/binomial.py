@@ -100,6 +100,12 @@ def binomial_test(count: int, n: int, p: float) -> float:
         return 1.0 if count == 0 else 0.0
     if p == 1:
         return 1.0 if count == n else 0.0
+    return _two_sided_test(int(count), int(n), float(p))
+
+
+@functools.lru_cache(maxsize=4096)
+def _two_sided_test(count: int, n: int, p: float) -> float:
+    # Remembered like the interval: groups of one audit share counts and bases.
     expected = p * n
     if count == expected:
         return 1.0
@@ -143,6 +149,12 @@ def binomial_test_central(count: int, n: int, p: float) -> float:
         return 1.0 if count == 0 else 0.0
     if p == 1:
         return 1.0 if count == n else 0.0
+    return _central_test(int(count), int(n), float(p))
+
+
+@functools.lru_cache(maxsize=4096)
+def _central_test(count: int, n: int, p: float) -> float:
+    # Remembered like the interval: groups of one audit share counts and bases.
     return min(1.0, 2 * min(binomial_cdf(count, n, p), binomial_sf(count - 1, n, p)))
 
 
