@@ -311,6 +311,7 @@ class AreaIndex:
         self._frame = frame
         self._row_of = {code.upper(): i for i, code in enumerate(frame["code"].to_list())}
         self._built: dict[int, AreaRecord] = {}
+        self._named: dict[str, list[AreaRecord]] = {}
         self.by_code = RecordsByCode(self)
 
     def at(self, row: int) -> AreaRecord:
@@ -350,7 +351,19 @@ class AreaIndex:
         return [self.at(row) for row in range(self._frame.height)]
 
     def named(self, key: str) -> list[AreaRecord]:
-        """Areas with a name, display name or alias that folds to ``key``, in table order."""
+        """Areas with a name, display name or alias that folds to ``key``, in table order.
+
+        Remembered per key (at most ``REMEMBERED``): a service resolves the same
+        area names for every audit.
+        """
+        found = self._named.get(key)
+        if found is None:
+            if len(self._named) >= REMEMBERED:
+                self._named.clear()
+            found = self._named[key] = self._find_named(key)
+        return list(found)
+
+    def _find_named(self, key: str) -> list[AreaRecord]:
         rows = (
             self._frame.lazy()
             .select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"), "name_keys")
