@@ -7,6 +7,7 @@ answers are folded for comparison.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any, TypeAlias
 
 from inclusion_audit.errors import ReferenceDataError
 from inclusion_audit.result import Status
-from inclusion_audit.vocab.ages import parse_age_band
+from inclusion_audit.vocab.ages import AgeSpan, parse_age_band
 from inclusion_audit.vocab.classifications import BROADER_CHARACTERISTIC
 from inclusion_audit.vocab.folding import normalise
 
@@ -100,9 +101,9 @@ class GroupSpec:
         if characteristic_family(self.characteristic) != characteristic_family(characteristic):
             return False
         if self.ages is not None:
-            band = parse_age_band(category)
+            band = _result_band(category)
             return band is not None and band_within(band, self.ages)
-        return fold_label(category) in self.categories
+        return _result_label(category) in self.categories
 
 
 @dataclass(frozen=True)
@@ -382,6 +383,18 @@ def characteristic_family(characteristic: str) -> str:
 
 def fold_label(label: str) -> str:
     return normalise(label)
+
+
+# Result groups' labels (Census categories, age bands, wards), matched against every
+# barrier's groups for every audit: remembered, since they repeat from audit to audit.
+@functools.lru_cache(maxsize=4096)
+def _result_label(category: str) -> str:
+    return fold_label(category)
+
+
+@functools.lru_cache(maxsize=4096)
+def _result_band(category: str) -> AgeSpan | None:
+    return parse_age_band(category)
 
 
 def band_within(band: tuple[int, int | None], span: tuple[int, int | None]) -> bool:
