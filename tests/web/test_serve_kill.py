@@ -12,9 +12,11 @@ from __future__ import annotations
 import http.client
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -54,10 +56,10 @@ def _post(port: int, body: bytes, content_type: str, timeout: float = 120) -> in
         connection.close()
 
 
-def _wait_until_up(port: int, service: subprocess.Popen[bytes]) -> None:
+def _wait_until_up(port: int, service: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert service.poll() is None, "the service stopped"
+        assert service.poll() is None, f"the service stopped: {log.read_text()[-2000:]}"
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
             connection.request("GET", "/api/health")
@@ -84,13 +86,16 @@ def _files_holding_the_register(folder: Path) -> list[Path]:
 
 
 def test_a_killed_uvicorn_worker_costs_only_its_request_and_leaves_nothing(tmp_path) -> None:
-    temporary = tmp_path / "tmp"
+    # A short temporary folder of its own: the fork server's socket is made there, and a
+    # Unix socket's path may not be longer than 107 bytes (pytest's folders can be).
+    temporary = Path(tempfile.mkdtemp(prefix="ia-kill-"))
     scratch = tmp_path / "service"
-    temporary.mkdir()
     big = _big_register(tmp_path)
     port = load.free_port()
+    # Only this test's settings: other tests of `serve` leave INCLUSION_AUDIT_* variables
+    # (a store, a token) in the test process's environment.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("INCLUSION_AUDIT_")},
         "PYTHONPATH": str(REPO),
         "TMPDIR": str(temporary),
         "INCLUSION_AUDIT_SCRATCH": str(scratch),
@@ -103,7 +108,7 @@ def test_a_killed_uvicorn_worker_costs_only_its_request_and_leaves_nothing(tmp_p
         env=env,
     )
     try:
-        _wait_until_up(port, service)
+        _wait_until_up(port, service, tmp_path / "service.log")
         body, content_type = load.multipart({"area": "Lambeth", "eligible_age": "16+"}, big)
         statuses: list[int | str] = []
 
@@ -153,5 +158,8 @@ def test_a_killed_uvicorn_worker_costs_only_its_request_and_leaves_nothing(tmp_p
             service.kill()
             service.wait()
         log.close()
-    assert left_behind(scratch) == []
-    assert _files_holding_the_register(temporary) == []
+    try:
+        assert left_behind(scratch) == []
+        assert _files_holding_the_register(temporary) == []
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
