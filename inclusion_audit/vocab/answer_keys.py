@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from inclusion_audit.vocab.folding import normalise
 
@@ -53,6 +54,7 @@ def strip_accents(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
+@lru_cache(maxsize=1 << 16)
 def answer_key(text: str) -> str:
     """Fold an answer (or label) to the key it is looked up by: exact, not fuzzy.
 
@@ -68,7 +70,8 @@ def answer_key(text: str) -> str:
     ('gay woman/lesbian', 'gwell gennyf beidio a dweud')
     """
     # Folding again until nothing changes makes the key idempotent, so keys can be
-    # stored (in a mapping file, say) and folded again without drifting.
+    # stored (in a mapping file, say) and folded again without drifting. Cached: a
+    # column's answers are looked up once per characteristic when its header is unknown.
     key = text
     for _ in range(8):
         folded = _fold_once(key)

@@ -33,7 +33,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from inclusion_audit.vocab.ages import band_label, overlaps, parse_age_span, span_text, within
+from inclusion_audit.vocab.ages import (
+    AgeSpan,
+    band_label,
+    overlaps,
+    parse_age_span,
+    span_text,
+    within,
+)
 from inclusion_audit.vocab.answer_keys import answer_key
 from inclusion_audit.vocab.folding import DECLINED_ANSWERS, normalise
 from inclusion_audit.vocab.knowledge import (
@@ -99,6 +106,12 @@ class Placement:
     """For a "broad_only" answer, the group of the classification it names."""
 
 
+@lru_cache(maxsize=256)
+def _age_bands(categories: tuple[str, ...]) -> list[tuple[str, AgeSpan | None]]:
+    """Each category with the age band it reads as (None when it is no band)."""
+    return [(category, parse_age_span(category)) for category in categories]
+
+
 def _place_age(answer: str, categories: Sequence[str]) -> Placement | None:
     """An age answer placed in age-band categories; None when either is not an age.
 
@@ -106,9 +119,11 @@ def _place_age(answer: str, categories: Sequence[str]) -> Placement | None:
     it ("18-24" is inside "Aged 16 to 24 years"); a band that straddles categories
     is unplaceable, because splitting it would be a guess.
     """
-    bands = [(category, parse_age_span(category)) for category in categories]
     span = parse_age_span(answer)
-    if span is None or not bands or any(band is None for _, band in bands):
+    if span is None:  # first: most answers are no age, and categories cost more to read
+        return None
+    bands = _age_bands(tuple(categories))
+    if not bands or any(band is None for _, band in bands):
         return None
     spans = [(category, band) for category, band in bands if band is not None]
     for category, band in spans:
