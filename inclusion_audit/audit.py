@@ -46,6 +46,7 @@ from inclusion_audit.ingest.validate import (
     rows_with,
 )
 from inclusion_audit.reference import geography
+from inclusion_audit.reference.base_gap import BaseGap
 from inclusion_audit.reference.profiles import (
     CensusReference,
     NotAvailable,
@@ -56,6 +57,8 @@ from inclusion_audit.reference.targets import Quota
 from inclusion_audit.result import (
     AuditResult,
     BarrierResult,
+    BaseBounds,
+    BaseGapInfo,
     CharacteristicResult,
     ChiSquare,
     GeographyResult,
@@ -424,14 +427,34 @@ def _audit(
     for draft, row in zip(drafts, verdicts, strict=True):
         groups = []
         broad = draft.pop("broad_answers")
+        draft.pop("share_bounds")
+        gap = draft.pop("base_gap")
         for group, verdict in zip(draft.pop("groups"), row, strict=True):
             status, note = _broad_answers_guard(
                 group, verdict.status, broad, draft["n_known"], config
             )
             if note:
                 group["note"] = note
-            groups.append(_group_result(group, verdict, status, config))
-        characteristics.append(CharacteristicResult(**draft, groups=tuple(groups)))
+            groups.append(
+                _group_result(
+                    group, verdict, status, config, _base_bounds(group, verdict, gap, draft)
+                )
+            )
+        characteristics.append(
+            CharacteristicResult(
+                **draft,
+                groups=tuple(groups),
+                base_bounds=None
+                if gap is None
+                else BaseGapInfo(
+                    **gap.to_dict(),
+                    n_not_firm=sum(
+                        g.base_bounds is not None and g.base_bounds.held_at_both is False
+                        for g in groups
+                    ),
+                ),
+            )
+        )
 
     not_audited = list(prepared.not_audited)
     if postcode_problem is not None:
@@ -713,6 +736,8 @@ def _places(
     for draft, row in zip(drafts, verdicts, strict=True):
         groups = []
         draft.pop("broad_answers", None)  # a postcode names no broader group
+        draft.pop("share_bounds", None)  # places: the base is the eligible ages (approximated)
+        draft.pop("base_gap", None)
         for group, verdict in zip(draft.pop("groups"), row, strict=True):
             status = verdict.status
             if draft["name"] == geography.WARD:
@@ -995,6 +1020,15 @@ def _draft_characteristic(
             chi_square = ChiSquare(
                 statistic, df, p_value, min(g["expected_count"] for g in testable)
             )
+    gap = profile.base_gap
+    share_bounds = [
+        stats.base_share_bounds(
+            g["population_count"], population_total, gap.outside_eligible, gap.outside_base
+        )
+        if gap is not None and g["population_share"] > 0
+        else None
+        for g in groups
+    ]
     notes = [assignment.approximate] if assignment.approximate else []
     notes += sorted(harmonised.notes - set(notes))
     broad_answers: dict[str, tuple[int, tuple[str, ...]]] = {}
@@ -1024,6 +1058,8 @@ def _draft_characteristic(
         "dissimilarity_index": dissimilarity,
         "chi_square": chi_square,
         "groups": groups,
+        "share_bounds": share_bounds,
+        "base_gap": gap,
         "reference": ReferenceInfo(
             source=profile.source,
             base=profile.base,
@@ -1089,10 +1125,12 @@ def _judge_drafts(drafts: Sequence[dict[str, Any]], config: AuditConfig) -> list
             Question(
                 draft["name"],
                 [
-                    BinomialEvidence(group["count"], draft["n_known"], group["population_share"])
+                    BinomialEvidence(
+                        group["count"], draft["n_known"], group["population_share"], bounds
+                    )
                     if group["ratio"] is not None
                     else None
-                    for group in draft["groups"]
+                    for group, bounds in zip(draft["groups"], draft["share_bounds"], strict=True)
                 ],
             )
             for draft in drafts
@@ -1101,14 +1139,75 @@ def _judge_drafts(drafts: Sequence[dict[str, Any]], config: AuditConfig) -> list
     )
 
 
+_WORDS = {
+    Status.UNDER: "under-represented",
+    Status.OVER: "over-represented",
+    Status.POSSIBLE_UNDER: "possibly under-represented",
+    Status.POSSIBLE_OVER: "possibly over-represented",
+}
+
+
+def _base_bounds(
+    group: dict[str, Any], verdict: Verdict, gap: BaseGap | None, draft: dict[str, Any]
+) -> BaseBounds | None:
+    """The verdict at both bounds of the base (``findings.verdicts``), with why in words."""
+    bounds = verdict.bounds
+    if bounds is None or gap is None:
+        return None
+    n, count = draft["n_known"], group["count"]
+
+    def ratio(share: float) -> float | None:
+        return count / n / share if share > 0 else None
+
+    stand_in = bounds.status_at_stand_in
+    firm = stand_in in (Status.UNDER, Status.OVER)
+    held = bounds.holds(stand_in) if firm else None
+    reason = None
+    if held is False:
+        parts = []
+        if gap.outside_eligible:
+            parts.append(
+                f"includes {gap.outside_eligible:,.0f} residents aged "
+                f"{gap.ages_outside_eligible} who were not eligible"
+            )
+        if gap.outside_base:
+            parts.append(
+                f"leaves out {gap.outside_base:,.0f} eligible residents aged "
+                f"{gap.ages_outside_base}"
+            )
+        low, high = ratio(bounds.share_high) or 0.0, ratio(bounds.share_low)
+        top = "any higher value" if high is None else f"{high:.2f}"
+        reason = (
+            f"Not firm: the Census base {' and '.join(parts)}. Depending on how many of "
+            f"them are in this group, its ratio lies between {low:.2f} and {top}; "
+            f"'{_WORDS[stand_in]}' holds at only one end, so the verdict is "
+            f"'{_WORDS.get(verdict.status, str(verdict.status))}'."
+        )
+    return BaseBounds(
+        share_low=bounds.share_low,
+        share_high=bounds.share_high,
+        ratio_at_share_low=ratio(bounds.share_low),
+        ratio_at_share_high=ratio(bounds.share_high),
+        status_at_share_low=bounds.status_at_share_low,
+        status_at_share_high=bounds.status_at_share_high,
+        held_at_both=held,
+        reason=reason,
+    )
+
+
 def _group_result(
-    group: dict[str, Any], verdict: Verdict, status: Status, config: AuditConfig
+    group: dict[str, Any],
+    verdict: Verdict,
+    status: Status,
+    config: AuditConfig,
+    base_bounds: BaseBounds | None = None,
 ) -> GroupResult:
     """A drafted group with its verdict; ``status`` may be the verdict's or a guard's."""
     from inclusion_audit.findings.verdicts import robust_to_unknown
 
     return GroupResult(
         **group,
+        base_bounds=base_bounds,
         status=status,
         p_value=verdict.p_value,
         p_value_adjusted=verdict.p_value_adjusted,

@@ -156,6 +156,8 @@ def add_intersections(
     cells = []
     for draft, row in zip(drafts, verdicts, strict=True):
         draft.pop("broad_answers", None)
+        draft.pop("share_bounds", None)  # a cross: the joint table's own base, no bounds
+        draft.pop("base_gap", None)
         groups = []
         for group, verdict in zip(draft.pop("groups"), row, strict=True):
             if verdict.status == "insufficient_data" and not group.get("note"):

@@ -51,6 +51,44 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
+class BaseBounds:
+    """A group's verdict at both ends of what the ages outside the eligible range could be.
+
+    Where the population base stands in for the eligible ages (``BaseGapInfo``),
+    the group's eligible share lies between ``share_low`` (every resident of the
+    base who is not eligible is in the group, no eligible one outside the base
+    is) and ``share_high`` (the reverse). The ratio and the status of the same
+    test at each end are kept; ``held_at_both`` is whether a firm status (at
+    the stand-in share) holds at both (None where it was not firm), and
+    ``reason`` says in plain words why a verdict is not firm.
+    """
+
+    share_low: float
+    share_high: float
+    ratio_at_share_low: float | None
+    ratio_at_share_high: float | None
+    status_at_share_low: Status
+    status_at_share_high: Status
+    held_at_both: bool | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BaseGapInfo:
+    """Residents in the base but not eligible (``outside_eligible``, aged
+    ``ages_outside_eligible``) and eligible residents outside it, with how they
+    were counted: the counts that bound every group's share (``BaseBounds``)."""
+
+    outside_eligible: float
+    outside_base: float
+    ages_outside_eligible: str
+    ages_outside_base: str
+    how: str
+    n_not_firm: int = 0
+    """Groups whose firm verdict at the stand-in shares did not hold at both bounds."""
+
+
+@dataclass(frozen=True)
 class GroupResult:
     """One category of one characteristic: participants against population.
 
@@ -87,6 +125,8 @@ class GroupResult:
     shortfall_parity: int = 0
     robust_to_unknown: bool | None = None
     """False when the verdict would change were all, or none, of the unknown answers in it."""
+    base_bounds: BaseBounds | None = None
+    """Where the base stands in for the eligible ages: the verdict at both bounds."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +183,8 @@ class CharacteristicResult:
     chi_square: ChiSquare | None
     groups: tuple[GroupResult, ...]
     reference: ReferenceInfo
+    base_bounds: BaseGapInfo | None = None
+    """Where the base stands in for the eligible ages: the residents that bound the shares."""
 
     @property
     def unknown_rate(self) -> float | None:

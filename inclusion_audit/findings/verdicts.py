@@ -44,6 +44,19 @@ the status tell the same story.
 So "firmly under" means: the best estimate of the ratio is below the
 four-fifths threshold, and the data rule out parity at the family's level.
 
+**Bases that stand in for the eligible ages.** Where no table is age-matched
+(a ward's religion from all-ages figures, an 18+ event against a 16+ table),
+the published number of residents in the ages that differ bounds the eligible
+share: from all of them in the group to none of them
+(``stats.base_share_bounds``). The same test and interval are run at both
+ends, at the family's level; a firm status stands only if both ends give it,
+otherwise it becomes the possible one (``under`` → ``possible_under``). The
+printed interval is the union of the intervals at every share between the
+bounds, ``[L / highest, U / lowest]``, so a firm status still has an interval
+wholly on its side of 1; the ratio at each end is recorded beside it
+(``BoundsVerdict``). The family and the p-value stay those of the stand-in
+share.
+
 Worked example: 1 of 107 participants where the population share is 5%
 (expected 5.35). Alone in its family (``m = 1``), ``p = 0.0548`` and the 95%
 interval of the ratio is 0.0047-1.019: ``possible_under``, since parity is
@@ -87,11 +100,18 @@ class Evidence(Protocol):
 
 @dataclass(frozen=True)
 class BinomialEvidence:
-    """``count`` of ``n`` participants against a population share (one audit)."""
+    """``count`` of ``n`` participants against a population share (one audit).
+
+    ``share_bounds`` are the lowest and highest share the eligible population
+    could have where the base stands in for the eligible ages
+    (``stats.base_share_bounds``); the interval then spans the test's interval
+    at both (``ratio_interval``).
+    """
 
     count: int
     n: int
     population_share: float
+    share_bounds: tuple[float, float] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -107,8 +127,62 @@ class BinomialEvidence:
         return stats.binomial_test_central(self.count, self.n, self.population_share)
 
     def ratio_interval(self, confidence: float) -> tuple[float, float]:
+        """The Clopper-Pearson interval over the share; with ``share_bounds``, the union
+        of the intervals at every share between them: ``[L / highest, U / lowest]``
+        (``U / 0`` is infinite)."""
         low, high = stats.clopper_pearson_interval(self.count, self.n, confidence)
-        return low / self.population_share, high / self.population_share
+        if self.share_bounds is None:
+            return low / self.population_share, high / self.population_share
+        lowest, highest = self.share_bounds
+        return low / highest, high / lowest if lowest > 0 else math.inf
+
+    def bounds_verdict(self, confidence: float, config: AuditConfig) -> BoundsVerdict | None:
+        """The verdict's test at the lowest and at the highest share (None without bounds)."""
+        if self.share_bounds is None:
+            return None
+        low, high = stats.clopper_pearson_interval(self.count, self.n, confidence)
+        at = [
+            status_at_share(self.count, self.n, share, low, high, config)
+            for share in (*self.share_bounds, self.population_share)
+        ]
+        return BoundsVerdict(self.share_bounds[0], self.share_bounds[1], *at)
+
+
+def status_at_share(
+    count: int, n: int, share: float, low: float, high: float, config: AuditConfig
+) -> Status:
+    """The status were the population share ``share``; ``low``-``high`` is the share's interval.
+
+    At a share of 0, anyone in the group is infinitely over-represented.
+
+    >>> status_at_share(5, 100, 0.1, 0.016, 0.113, AuditConfig())
+    <Status.POSSIBLE_UNDER: 'possible_under'>
+    >>> status_at_share(5, 100, 0.2, 0.016, 0.113, AuditConfig())
+    <Status.UNDER: 'under'>
+    """
+    if share <= 0:
+        return Status.OVER if count > 0 else Status.INSUFFICIENT_DATA
+    return status_from_interval(count / n / share, low / share, high / share, config)
+
+
+@dataclass(frozen=True)
+class BoundsVerdict:
+    """A verdict's test run at both ends of what the missing ages could make the share.
+
+    A firm status holds at both when both ends give it; the status a group gets
+    is firm only then (``judge``).
+    """
+
+    share_low: float
+    share_high: float
+    status_at_share_low: Status
+    status_at_share_high: Status
+    status_at_stand_in: Status
+    """The status the stand-in share alone would give."""
+
+    def holds(self, status: Status) -> bool:
+        """Whether ``status`` is the status at both ends."""
+        return self.status_at_share_low == status and self.status_at_share_high == status
 
 
 @dataclass(frozen=True)
@@ -122,6 +196,10 @@ class Verdict:
     ratio_ci_high: float | None
     ratio_ci_level: float | None
     in_family: bool
+    bounds: BoundsVerdict | None = None
+    """Where the base stands in for the eligible ages: the test at both bounds."""
+    coarsened: bool = False
+    """True when a firm status became the possible one because it did not hold at both."""
 
 
 @dataclass(frozen=True)
@@ -233,9 +311,17 @@ def judge(
             else:
                 # A broader view: judged at the level the family reached.
                 p_adjusted = min(1.0, p_value * config.alpha / alpha_family)
+            bounds = None
+            coarsened = False
             if intervals:
                 low, high = evidence.ratio_interval(level)
                 status = status_from_interval(evidence.ratio, low, high, config)
+                bounds_of = getattr(evidence, "bounds_verdict", None)
+                bounds = bounds_of(level, config) if bounds_of is not None else None
+                if bounds is not None:
+                    if status in _FIRM and not bounds.holds(status):
+                        status = _FIRM[status]
+                    coarsened = bounds.status_at_stand_in in _FIRM and status not in _FIRM
             else:
                 low = high = None
                 firm = p_adjusted < config.alpha
@@ -251,10 +337,16 @@ def judge(
                     high,
                     level,
                     member in adjusted,
+                    bounds,
+                    coarsened,
                 )
             )
         verdicts.append(row)
     return verdicts
+
+
+_FIRM = {Status.UNDER: Status.POSSIBLE_UNDER, Status.OVER: Status.POSSIBLE_OVER}
+"""Each firm status and the possible status it becomes when it does not hold at both bounds."""
 
 
 def status_from_interval(ratio: float, low: float, high: float, config: AuditConfig) -> Status:

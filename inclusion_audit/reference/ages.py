@@ -572,6 +572,13 @@ def sex_profile(
         )
     caveats.extend(area_caveats(store.areas, areas))
     base = f"{universe} (Census 2021, {short_table(table)})"
+    gap = None
+    if note:
+        from inclusion_audit.reference.base_gap import base_gap
+
+        gap = base_gap(
+            store, codes, used_low, None if used_high >= OPEN_AGE else used_high, eligible
+        )
     return CensusProfile(
         name="sex",
         base=f"{base}; {note}." if note else f"{base}.",
@@ -581,6 +588,7 @@ def sex_profile(
         not_answered=None,
         caveats=tuple(unique(caveats)),
         unit="persons",
+        base_gap=gap,
     )
 
 

@@ -52,6 +52,7 @@ from inclusion_audit.reference.areas import (
     list_areas,
     resolve_areas,
 )
+from inclusion_audit.reference.base_gap import BaseGap, base_gap
 from inclusion_audit.reference.census_data import (
     AREAS_HINT,
     ENV_VAR,
@@ -79,6 +80,7 @@ __all__ = [
     "AgeBandError",
     "AgeRange",
     "Area",
+    "BaseGap",
     "CensusProfile",
     "CharacteristicNotAvailableError",
     "OverlappingAreasError",
@@ -162,9 +164,11 @@ def _census_profile(
     )
     categories = {c: float(totals.get(c, 0)) for c in variant["categories"]}
     universe = variant["universe"]
+    base_low = variant["min_age"]
     matched = _age_matched(store, codes, spec, variant, categories, eligible_age)
     if matched is not None:
-        categories, note, caveat, universe = matched
+        categories, note, caveat, universe, base_low = matched
+    gap = None if base_low is None else base_gap(store, codes, int(base_low), None, eligible_age)
     not_answered = (
         float(sum(totals.get(c, 0) for c in variant["not_answered"])) if spec["voluntary"] else None
     )
@@ -182,6 +186,7 @@ def _census_profile(
         not_answered=not_answered,
         caveats=tuple(unique(caveats)),
         unit=variant["unit"],
+        base_gap=gap,
     )
 
 
@@ -192,9 +197,9 @@ def _age_matched(
     variant: dict[str, Any],
     categories: dict[str, float],
     eligible: AgeRange | None,
-) -> tuple[dict[str, float], str, str, str] | None:
-    """Detailed categories fitted to an age-matched margin, with the base's note, caveat
-    and universe.
+) -> tuple[dict[str, float], str, str, str, int] | None:
+    """Detailed categories fitted to an age-matched margin, with the base's note, caveat,
+    universe and lowest age.
 
     Where the catalogue names an ``age_matching`` margin (ethnic group: the 5
     high-level groups for residents aged 16+) and the table used stands in for
@@ -255,7 +260,7 @@ def _age_matched(
             f"{spec['label']}: the age-matched figures are for residents aged {min_age}+, "
             f"and stand in for the eligible ages {eligible.label}."
         )
-    return fitted, note, caveat, str(margin_variant["universe"])
+    return fitted, note, caveat, str(margin_variant["universe"]), min_age
 
 
 def census_categories(

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
@@ -31,6 +31,9 @@ from inclusion_audit.errors import (
     ReferenceDataError,
 )
 from inclusion_audit.paths import reference_data_candidates
+
+if TYPE_CHECKING:
+    from inclusion_audit.reference.base_gap import BaseGap
 
 __all__ = [
     "ENV_VAR",
@@ -90,6 +93,8 @@ class CensusProfile:
     not_answered: float | None
     caveats: tuple[str, ...]
     unit: str
+    base_gap: BaseGap | None = None
+    """``base_gap.BaseGap`` where the base stands in for the eligible ages, else None."""
 
 
 def remembered_profile(key: tuple[Any, ...], compute: Callable[[], CensusProfile]) -> CensusProfile:

@@ -54,6 +54,8 @@ class ReferenceCharacteristic:
     not_answered: float | None = None
     caveats: tuple[str, ...] = ()
     attribution: str | None = None
+    base_gap: census.BaseGap | None = None
+    """Where the base stands in for the eligible ages: the residents that differ."""
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,7 @@ class CensusReference:
             not_answered=found.not_answered,
             caveats=found.caveats,
             attribution=self.attribution,
+            base_gap=found.base_gap,
         )
 
     def nation_gaps(self) -> list[tuple[str, str]]:

@@ -36,6 +36,7 @@ from inclusion_audit.stats.binomial import (
 )
 from inclusion_audit.stats.corrections import adjust_p_values
 from inclusion_audit.stats.measures import (
+    base_share_bounds,
     chi_square_goodness_of_fit,
     chi_square_sf,
     dissimilarity_index,
@@ -62,6 +63,7 @@ from inclusion_audit.stats.special import betainc, gammainc, gammaincc, wilson_i
 
 __all__ = [
     "adjust_p_values",
+    "base_share_bounds",
     "betainc",
     "binomial_cdf",
     "binomial_pmf",

@@ -204,3 +204,38 @@ def dissimilarity_range(
     if low[rest] == inf:
         return None
     return 0.5 * (base + low[rest]), 0.5 * (base + high[rest])
+
+
+def base_share_bounds(
+    population_count: float, base_total: float, outside_eligible: float, outside_base: float
+) -> tuple[float, float]:
+    """The lowest and highest eligible share of a category whose base is not the eligible ages.
+
+    A category has ``N`` of the base's ``T`` residents. ``X`` residents of the
+    base are not eligible (aged 16-17 for an 18+ event compared with a 16+
+    table) and ``Y`` eligible residents are outside the base. The eligible
+    population is ``T − X + Y``, of whom the category holds between
+    ``max(0, N − X)`` (all X in it, none of Y) and ``min(N + Y, T − X + Y)``
+    (none of X, all of Y)::
+
+        lowest  = max(0, N − X) / (T − X + Y)
+        highest = min(N + Y, T − X + Y) / (T − X + Y)
+
+    The stand-in share ``N / T`` lies between them (Manski, 2003, *Partial
+    Identification of Probability Distributions*: bounds that assume nothing
+    about the missing part). Worked example: a group of 2,000 in a 16+ base of
+    100,000 with 3,000 aged 16-17, for an 18+ event: lowest 0 (all 16-17s could
+    be in it), highest 2,000 / 97,000 = 2.06%, around the stand-in 2%.
+
+    >>> low, high = base_share_bounds(2_000, 100_000, 3_000, 0)
+    >>> low, round(high, 6)
+    (0.0, 0.020619)
+    """
+    if min(population_count, base_total, outside_eligible, outside_base) < 0:
+        raise ValueError("counts must not be negative")
+    eligible = base_total - outside_eligible + outside_base
+    if eligible <= 0:
+        raise ValueError("the base leaves no eligible residents")
+    low = max(0.0, population_count - outside_eligible) / eligible
+    high = min(population_count + outside_base, eligible) / eligible
+    return low, high
