@@ -98,6 +98,7 @@ _HIDDEN_WITH_COUNT = (
     "shortfall_parity",
     "robust_to_unknown",
     "dispersion",
+    "base_bounds",  # its ratios and reason come from the count
 )
 _COUNT_FREE_STATUSES = ("insufficient_data",)
 _TOLERANCE = 1e-9

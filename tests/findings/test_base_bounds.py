@@ -243,3 +243,9 @@ def test_the_audit_records_the_bounds_and_the_report_says_why(
         g["base_bounds"]["held_at_both"] is False for g in disability["groups"]
     )
     assert "bounds what each group's eligible share could be" in markdown
+
+
+def test_a_hidden_count_hides_its_bounds_too() -> None:
+    from inclusion_audit.report import disclosure
+
+    assert "base_bounds" in disclosure._HIDDEN_WITH_COUNT
