@@ -68,6 +68,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from inclusion_audit import stats
@@ -426,32 +427,38 @@ class PooledEvidence:
             tuple(c for c, _, _ in kept), tuple(n for _, n, _ in kept), tuple(s for _, _, s in kept)
         )
 
-    @property
+    # Each figure is computed once: a review asks for them several times per group.
+    @cached_property
     def observed(self) -> int:
         return sum(self.counts)
 
-    @property
+    @cached_property
     def expected_count(self) -> float:
         return math.fsum(n * s for n, s in zip(self.ns, self.shares, strict=True))
 
-    @property
+    @cached_property
     def ratio(self) -> float | None:
         expected = self.expected_count
         return self.observed / expected if expected > 0 else None
 
-    @property
+    @cached_property
     def dispersion(self) -> float | None:
         """Pearson's dispersion statistic across events; None under two events."""
         return stats.dispersion(self.counts, self.ns, self.shares)
+
+    @cached_property
+    def _collapsed(self) -> tuple[list[int], list[float]]:
+        """Events with the same share merged (``stats.collapse``): one binomial per share."""
+        return stats.collapse(self.ns, self.shares)
 
     def _phi(self) -> float:
         phi = self.dispersion
         return phi if phi is not None and phi > 1 else 1.0
 
     def p_value(self) -> float:
-        return stats.discounted_p(
-            stats.pooled_test(self.observed, self.ns, self.shares), self._phi()
-        )
+        ns, shares = self._collapsed
+        return stats.discounted_p(stats.pooled_test(self.observed, ns, shares), self._phi())
 
     def ratio_interval(self, confidence: float) -> tuple[float, float]:
-        return stats.pooled_interval(self.observed, self.ns, self.shares, confidence, self._phi())
+        ns, shares = self._collapsed
+        return stats.pooled_interval(self.observed, ns, shares, confidence, self._phi())

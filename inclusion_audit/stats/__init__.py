@@ -51,12 +51,15 @@ from inclusion_audit.stats.poisson import (
     poisson_test,
 )
 from inclusion_audit.stats.pooling import (
+    collapse,
+    convolution_cost,
     discounted_confidence,
     discounted_p,
     dispersion,
     pooled_interval,
     pooled_tails,
     pooled_test,
+    saddlepoint_tails,
     sum_of_binomials,
 )
 from inclusion_audit.stats.special import betainc, gammainc, gammaincc, wilson_interval, z_value
@@ -73,6 +76,8 @@ __all__ = [
     "chi_square_goodness_of_fit",
     "chi_square_sf",
     "clopper_pearson_interval",
+    "collapse",
+    "convolution_cost",
     "discounted_confidence",
     "discounted_p",
     "dispersion",
@@ -88,6 +93,7 @@ __all__ = [
     "pooled_tails",
     "pooled_test",
     "representation_ratio",
+    "saddlepoint_tails",
     "shortfall",
     "sum_of_binomials",
     "wilson_interval",

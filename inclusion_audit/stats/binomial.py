@@ -91,15 +91,9 @@ def binomial_test(count: int, n: int, p: float) -> float:
     >>> round(binomial_test(3, 15, 0.1), 6)
     0.184061
     """
-    check_count(count, n)
-    if n == 0:
-        raise ValueError("the binomial test needs at least one participant (n >= 1)")
-    if not 0 <= p <= 1:
-        raise ValueError(f"the population share must be between 0 and 1, got {p}")
-    if p == 0:
-        return 1.0 if count == 0 else 0.0
-    if p == 1:
-        return 1.0 if count == n else 0.0
+    certain = _checked_test(count, n, p)
+    if certain is not None:
+        return certain
     return _two_sided_test(int(count), int(n), float(p))
 
 
@@ -123,6 +117,20 @@ def _two_sided_test(count: int, n: int, p: float) -> float:
     return min(1.0, p_value)
 
 
+def _checked_test(count: int, n: int, p: float) -> float | None:
+    """Check a test's arguments; the p-value where ``π`` is 0 or 1 (certain), else None."""
+    check_count(count, n)
+    if n == 0:
+        raise ValueError("the binomial test needs at least one participant (n >= 1)")
+    if not 0 <= p <= 1:
+        raise ValueError(f"the population share must be between 0 and 1, got {p}")
+    if p == 0:
+        return 1.0 if count == 0 else 0.0
+    if p == 1:
+        return 1.0 if count == n else 0.0
+    return None
+
+
 def binomial_test_central(count: int, n: int, p: float) -> float:
     """Two-sided exact binomial test with equal tails: the test a verdict uses.
 
@@ -140,22 +148,26 @@ def binomial_test_central(count: int, n: int, p: float) -> float:
     >>> round(binomial_test_central(45, 100, 0.6), 6)
     0.003422
     """
-    check_count(count, n)
-    if n == 0:
-        raise ValueError("the binomial test needs at least one participant (n >= 1)")
-    if not 0 <= p <= 1:
-        raise ValueError(f"the population share must be between 0 and 1, got {p}")
-    if p == 0:
-        return 1.0 if count == 0 else 0.0
-    if p == 1:
-        return 1.0 if count == n else 0.0
+    certain = _checked_test(count, n, p)
+    if certain is not None:
+        return certain
     return _central_test(int(count), int(n), float(p))
 
 
 @functools.lru_cache(maxsize=4096)
 def _central_test(count: int, n: int, p: float) -> float:
     # Remembered like the interval: groups of one audit share counts and bases.
-    return min(1.0, 2 * min(binomial_cdf(count, n, p), binomial_sf(count - 1, n, p)))
+    # The tail on the observed side first: when it is below 1/2 it is the smaller one
+    # (the other is at least 1 minus it), so the other need not be computed.
+    if count < n * p:
+        first = binomial_cdf(count, n, p)
+        if first < 0.5:
+            return 2 * first
+        return min(1.0, 2 * min(first, binomial_sf(count - 1, n, p)))
+    first = binomial_sf(count - 1, n, p)
+    if first < 0.5:
+        return 2 * first
+    return min(1.0, 2 * min(binomial_cdf(count, n, p), first))
 
 
 def clopper_pearson_interval(count: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -201,7 +213,7 @@ def _clopper_pearson(count: int, n: int, confidence: float) -> tuple[float, floa
             tail,
             0.0,
             count / n,
-            max(centre - half, 0.0) * 0.9,
+            max(centre - half, 0.0),
             increasing=True,
         )
     high = 1.0

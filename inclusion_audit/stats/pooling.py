@@ -20,6 +20,17 @@ arrays, FFT for long ones). Then, with ``O`` the observed pooled count and
 With one event this is exactly the audit's test and Clopper-Pearson interval,
 so a review of one event gives each group its audit's status.
 
+**Long sums.** Events with the same share are merged first (one binomial per
+share). When the shares still differ so much that the convolution would be long
+(``convolution_cost`` above ``_EXACT_COST``: hundreds of events, each at its own
+share), the tails come from the saddlepoint approximation instead
+(``saddlepoint_tails``, Lugannani-Rice with Daniels' continuity correction),
+whose relative error there is below 10⁻³ (tested against exact convolutions and
+mpmath), while an FFT convolution's own rounding leaves it no digits below
+~10⁻¹⁴. The choice depends on the events, not the ratio, so the test and the
+interval inverting it always use one model. A review of 1,000 events, each at
+its own share, takes milliseconds per group instead of seconds.
+
 numpy is imported only here, and only when two or more events are pooled.
 
 Counts are attendances: regulars come back, so events are not independent
@@ -58,6 +69,9 @@ _SPREAD = 12.0
 """Each binomial is kept within its mean ± 12 standard deviations + 10, all but ~10⁻²⁵ of it."""
 _DIRECT = 4096
 """Arrays shorter than this are convolved directly, longer ones through the FFT."""
+_EXACT_COST = 200_000
+"""Above this ``convolution_cost`` (a few milliseconds a convolution), tails come from
+the saddlepoint approximation: an interval needs about 40 of them per group."""
 
 
 def sum_of_binomials(ns: Sequence[int], ps: Sequence[float]) -> tuple[int, np.ndarray]:
@@ -109,6 +123,19 @@ def _binomial_block(n: int, p: float) -> tuple[int, np.ndarray]:
     return low, np.exp(log_pmf)
 
 
+def convolution_cost(ns: Sequence[int], ps: Sequence[float]) -> float:
+    """Work of the exact convolution: the blocks' total length times their number.
+
+    >>> convolution_cost([100, 100], [0.5, 0.5])
+    404.0
+    """
+    total = 0.0
+    for n, p in zip(ns, ps, strict=True):
+        sd = math.sqrt(n * p * (1 - p)) if 0 < p < 1 else 0.0
+        total += min(n, 2 * (_SPREAD * sd + 10)) + 1
+    return total * len(ns)
+
+
 def collapse(ns: Sequence[int], shares: Sequence[float]) -> tuple[list[int], list[float]]:
     """Events with the same share as one: ``Σ Binomial(n_e, p) = Binomial(Σ n_e, p)`` exactly.
 
@@ -127,11 +154,36 @@ def collapse(ns: Sequence[int], shares: Sequence[float]) -> tuple[list[int], lis
 def pooled_tails(
     observed: int, ns: Sequence[int], shares: Sequence[float], ratio: float
 ) -> tuple[float, float]:
-    """``(P(S ≤ O), P(S ≥ O))`` when every event's share is ``ratio × π_e``."""
+    """``(P(S ≤ O), P(S ≥ O))`` when every event's share is ``ratio × π_e``.
+
+    Exact (one binomial, or the convolution) unless the convolution would be long
+    (``convolution_cost`` of the shares above ``_EXACT_COST``): then by the
+    saddlepoint method (``saddlepoint_tails``). The choice depends on the events
+    only, not on ``ratio``, so a test and the interval inverting it use one model.
+    """
     ns, shares = collapse(ns, shares)
+    return _tails(observed, ns, shares, ratio, _saddlepoint(ns, shares))
+
+
+def _saddlepoint(ns: Sequence[int], shares: Sequence[float]) -> bool:
+    return len(ns) > 1 and convolution_cost(ns, shares) > _EXACT_COST
+
+
+def _tails(
+    observed: int,
+    ns: Sequence[int],
+    shares: Sequence[float],
+    ratio: float,
+    saddlepoint: bool,
+    which: int | None = None,
+) -> tuple[float, float]:
+    """``pooled_tails`` of collapsed events; with ``which`` (0 lower, 1 upper) only that
+    tail is computed where that saves work (the other is then NaN)."""
     ps = [min(1.0, ratio * s) for s in shares]
     if len(ns) == 1:
         return binomial_cdf(observed, ns[0], ps[0]), binomial_sf(observed - 1, ns[0], ps[0])
+    if saddlepoint:
+        return saddlepoint_tails(observed, ns, ps, which)
     offset, probabilities = sum_of_binomials(ns, ps)
     at = observed - offset
     if at < 0:
@@ -148,7 +200,7 @@ def pooled_test(observed: int, ns: Sequence[int], shares: Sequence[float]) -> fl
     ns, shares = collapse(ns, shares)
     if len(ns) == 1:
         return binomial_test_central(observed, ns[0], shares[0])
-    below, above = pooled_tails(observed, ns, shares, 1.0)
+    below, above = _tails(observed, ns, shares, 1.0, _saddlepoint(ns, shares))
     return min(1.0, 2 * min(below, above))
 
 
@@ -179,13 +231,20 @@ def pooled_interval(
         return 0.0, ceiling
     expected = math.fsum(n * s for n, s in zip(ns, shares, strict=True))
     estimate = observed / expected
+    saddlepoint = _saddlepoint(ns, shares)
     low = 0.0
     if observed > 0:
-        low = _solve(lambda r: pooled_tails(observed, ns, shares, r)[1], tail, 0.0, estimate, True)
+        low = _solve(
+            lambda r: _tails(observed, ns, shares, r, saddlepoint, 1)[1], tail, 0.0, estimate, True
+        )
     high = ceiling
     if observed < sum(ns):
         high = _solve(
-            lambda r: pooled_tails(observed, ns, shares, r)[0], tail, estimate, ceiling, False
+            lambda r: _tails(observed, ns, shares, r, saddlepoint, 0)[0],
+            tail,
+            estimate,
+            ceiling,
+            False,
         )
     return low, high
 
@@ -269,3 +328,111 @@ def discounted_confidence(confidence: float, phi: float) -> float:
         return confidence
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     return 1 - math.erfc(z * math.sqrt(phi) / math.sqrt(2))
+
+
+# ---------------------------------------------------------------------------
+# Saddlepoint tails, for sums too long to convolve exactly
+
+
+def saddlepoint_tails(
+    observed: int, ns: Sequence[int], ps: Sequence[float], which: int | None = None
+) -> tuple[float, float]:
+    """``(P(S ≤ O), P(S ≥ O))`` for ``S = Σ Binomial(n_e, p_e)`` by the saddlepoint method.
+
+    The Lugannani-Rice formula with Daniels' second continuity correction for a
+    lattice variable (Daniels, 1987; Butler, 2007, *Saddlepoint Approximations
+    with Applications*, §1.2.3). With the cumulant generating function
+    ``K(t) = Σ n_e log(1 − p_e + p_e eᵗ)`` and, for the upper tail,
+    ``k⁻ = O − 1/2``, ``K'(t̃) = k⁻``::
+
+        w = sign(t̃) √(2 (t̃ k⁻ − K(t̃))),   u = 2 sinh(t̃ / 2) √K''(t̃)
+        P(S ≥ O) ≈ 1 − Φ(w) + φ(w) (1/u − 1/w)
+
+    and the mirror image with ``k⁺ = O + 1/2`` for ``P(S ≤ O)``; ``which`` (0 or
+    1) computes only that tail, the other is NaN. Its relative
+    error falls as ``1 / Σ n_e p_e (1 − p_e)``: below 10⁻³ in the tails over
+    the sums the review hands it (``_SADDLEPOINT_VARIANCE`` and up), checked in
+    tests against exact convolutions (scipy) and mpmath. Worked example: 40
+    events of 50 at shares from 0.10 to 0.30, 300 observed where 400 are
+    expected: ``P(S ≤ 300)`` to within 10⁻³ of the exact 3.3 × 10⁻⁸ (tests).
+    """
+    import numpy as np
+
+    n = np.asarray(ns, dtype=float)
+    p = np.asarray(ps, dtype=float)
+    # A block with p = 1 is a fixed count, one with p = 0 adds nothing.
+    observed -= int(n[p >= 1].sum())
+    varying = (p > 0) & (p < 1)
+    n, p = n[varying], p[varying]
+    if n.size == 0:
+        return (1.0 if observed >= 0 else 0.0), (1.0 if observed <= 0 else 0.0)
+    total = float(n.sum())
+    if observed <= 0:
+        below = math.exp(float(np.sum(n * np.log1p(-p))))
+        return (below if observed == 0 else 0.0), 1.0
+    if observed >= total:
+        above = math.exp(float(np.sum(n * np.log(p))))
+        return 1.0, (above if observed == total else 0.0)
+    below = _lattice_tail(observed + 0.5, n, p, upper=False) if which != 1 else math.nan
+    above = _lattice_tail(observed - 0.5, n, p, upper=True) if which != 0 else math.nan
+    return below, above
+
+
+def _lattice_tail(x: float, n: np.ndarray, p: np.ndarray, *, upper: bool) -> float:
+    """``P(S ≥ x + 1/2)`` (``upper``) or ``P(S ≤ x − 1/2)`` at the corrected point ``x``."""
+    import numpy as np
+
+    logit = np.log(p) - np.log1p(-p)
+    log_q = np.log1p(-p)
+
+    def derivatives(t: float) -> tuple[float, float, float]:
+        s = 0.5 * (1 + np.tanh((t + logit) / 2))  # p eᵗ / (1 − p + p eᵗ)
+        cgf = float(np.sum(n * (log_q + np.logaddexp(0.0, t + logit))))
+        return cgf, float(np.sum(n * s)), float(np.sum(n * s * (1 - s)))
+
+    mean = float(np.sum(n * p))
+    variance = float(np.sum(n * p * (1 - p)))
+    t = (x - mean) / variance
+    low, high = -math.inf, math.inf
+    for _ in range(200):
+        cgf, first, second = derivatives(t)
+        gap = first - x
+        if gap > 0:
+            high = t
+        else:
+            low = t
+        step = gap / second if second > 0 else math.nan
+        candidate = t - step
+        if not low < candidate < high:
+            if math.isinf(low) or math.isinf(high):
+                candidate = t - math.copysign(1.0, gap) * max(1.0, abs(t))
+            else:
+                candidate = (low + high) / 2
+        if abs(candidate - t) <= 1e-14 * max(1.0, abs(t)):
+            t = candidate
+            break
+        t = candidate
+    cgf, _, second = derivatives(t)
+    if abs(t) < 1e-8:
+        # At the mean: the limit of the formula, 1/2 less the skewness term.
+        skew = float(np.sum(n * p * (1 - p) * (1 - 2 * p))) / (variance * math.sqrt(variance))
+        centre = 0.5 - skew / (6 * math.sqrt(2 * math.pi))
+        return centre if upper else 1 - centre
+    w = math.copysign(math.sqrt(max(2 * (t * x - cgf), 0.0)), t)
+    u = 2 * math.sinh(t / 2) * math.sqrt(second)
+    if not upper:
+        w, u = -w, -u
+    # P = Q(w) + φ(w)(1/u − 1/w), Q the normal upper tail. Deep in the tail (w ≥ 5),
+    # as φ(w)·(R(w) − 1/w + 1/u) with R = Q/φ (Mills' ratio, by Laplace's continued
+    # fraction), so the two terms neither cancel nor underflow early.
+    log_density = -w * w / 2 - 0.5 * math.log(2 * math.pi)
+    if w < 5:
+        tail = 0.5 * math.erfc(w / math.sqrt(2)) + math.exp(log_density) * (1 / u - 1 / w)
+        return min(1.0, max(0.0, tail))
+    fraction = 0.0
+    for k in range(80, 0, -1):
+        fraction = k / (w + fraction)
+    bracket = 1 / (w + fraction) - 1 / w + 1 / u
+    if bracket <= 0:
+        return 0.0
+    return min(1.0, math.exp(log_density + math.log(bracket)))
