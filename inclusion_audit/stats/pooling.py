@@ -361,8 +361,14 @@ def saddlepoint_tails(
     error falls as ``1 / Σ n_e p_e (1 − p_e)``: below 10⁻³ in the tails over
     the sums the review hands it (variance ``_SADDLEPOINT_VARIANCE`` and up), checked in
     tests against exact convolutions (scipy) and mpmath. Worked example: 40
-    events of 50 at shares from 0.10 to 0.30, 300 observed where 400 are
-    expected: ``P(S ≤ 300)`` to within 10⁻³ of the exact 3.3 × 10⁻⁸ (tests).
+    events of 50 at shares evenly from 0.10 to 0.30 (400 expected), 300
+    observed: ``P(S ≤ 300)`` is 3.07073 × 10⁻⁹ against the exact 3.07078 × 10⁻⁹
+    (scipy, by convolution), a relative error of 2 × 10⁻⁵.
+
+    >>> shares = [0.1 + 0.2 * i / 39 for i in range(40)]
+    >>> below, above = saddlepoint_tails(300, [50] * 40, shares)
+    >>> f"{below:.4e}"
+    '3.0707e-09'
     """
     import numpy as np
 
