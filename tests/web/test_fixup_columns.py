@@ -213,3 +213,21 @@ def test_officer_chooses_columns_then_answers_and_gets_the_cli_report(
     from_cli = json.loads(out.read_text())
     assert {c["name"] for c in from_page["characteristics"]} >= {"imd_decile", "ward"}
     assert from_page == from_cli
+
+
+def test_when_the_columns_cannot_be_kept_the_report_comes_as_without_asking(
+    client: TestClient, write_csv: WriteCsv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inclusion_audit.web.pages
+
+    from .jobs import broken_audit
+
+    monkeypatch.setattr(inclusion_audit.web.pages, "fixup_material", broken_audit)
+    register = write_csv("forms.csv", _rows())
+    response = client.post(
+        "/audit",
+        files={"register": ("forms.csv", register.read_bytes())},
+        data={"area": "Lambeth", "report_format": "json"},
+    )
+    assert response.status_code == 200
+    assert response.json()["characteristics"][0]["name"] == "age"  # no sex, no ethnic group
