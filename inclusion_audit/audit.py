@@ -176,13 +176,15 @@ def prepare_register(
         name: counts[a.column] for name, a in assigned.items()
     }
     quota_results = check_quotas(quotas, quota_answers)
-    for name, (unplaced, answered) in unplaced_quota_answers(quotas, quota_answers).items():
+    for name in unplaced_quota_answers(quotas, quota_answers):
         categories = ", ".join(repr(q.category) for q in quotas if q.characteristic == name)
         not_audited.append(
             NotAudited(
                 name,
-                f"{unplaced} of {answered} answers in column {assigned[name].column!r} fit none "
-                f"of the quota categories ({categories}), so they count towards no quota.",
+                # No count: shared reports publish this note, and with a quota on one
+                # group the answers that fit none are that group's complement.
+                f"Some answers in column {assigned[name].column!r} fit none of the quota "
+                f"categories ({categories}), so they count towards no quota.",
                 assigned[name].column,
                 "Name the quota categories as the register's answers are written (or as ONS "
                 "labels), or correct the answers.",

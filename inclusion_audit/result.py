@@ -378,6 +378,9 @@ class WeightedResults:
     questions: tuple[QuestionResult, ...]
     attribution: str | None = None
     """The licence line of the population figures (Census: the OGL attribution)."""
+    smallest_margin_count: int | None = None
+    """The fewest participants in any category weighted on that has any: below the
+    disclosure threshold, shared outputs withhold the weights' diagnostics and intervals."""
     caveat: str = (
         "Weights fix the composition of the room, not whose voices were missing: people "
         "who took part stand in for those like them who did not. Read the weighted result "

@@ -446,7 +446,20 @@ def weighted_results(
         warnings=tuple(w["message"] for w in summary["warnings"]),
         questions=tuple(results),
         attribution=weights.attribution,
+        smallest_margin_count=_smallest_margin_count(weights.margins),
     )
+
+
+def _smallest_margin_count(margins: Sequence[weighting.Margin]) -> int | None:
+    """The fewest participants in any category of the margins that has any."""
+    import numpy as np
+
+    found: list[int] = []
+    for margin in margins:
+        codes = np.asarray(margin.codes)
+        counts = np.bincount(codes[codes >= 0], minlength=len(margin.categories))
+        found.extend(int(c) for c in counts if c > 0)
+    return min(found) if found else None
 
 
 def _question_columns(

@@ -63,6 +63,19 @@ class ReviewContext:
             "it missed without saying whether firmly)."
         }
     )
+    n_withheld_status: int = field(
+        metadata={
+            "help": "How many groups' pooled status is `withheld`: where no group is shown "
+            "as under-represented across the period, the review says so rather than that "
+            "none was."
+        }
+    )
+    n_open: int = field(
+        metadata={
+            "help": 'How many groups\' "missed again and again" the withheld verdicts leave '
+            "open (None in `persistent`)."
+        }
+    )
     lead: list[dict[str, Any]] = field(
         metadata={
             "help": "The groups missed again and again, as `persistent` items, each with "
@@ -139,6 +152,8 @@ def build_review_context(
         review=shown,
         missed=missed,
         persistent=persistent,
+        n_withheld_status=sum(1 for g in pooled.values() if g["status"] == "withheld"),
+        n_open=sum(1 for p in persistent if p["missed_again_and_again"] is None),
         lead=[
             {**item, "event_statuses": _event_statuses(shown, item)}
             for item in persistent

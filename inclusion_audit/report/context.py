@@ -44,6 +44,13 @@ class ReportContext:
     suppression_threshold: int = field(
         metadata={"help": "Counts from 1 to this minus 1 are hidden (0 when restricted)."}
     )
+    n_withheld_status: int = field(
+        metadata={
+            "help": "How many groups show the status `withheld`: where nobody is shown as "
+            "missed, the report says that their status is withheld rather than that no "
+            "group was missed."
+        }
+    )
     charts: dict[str, Chart] = field(
         metadata={
             "help": "Share chart geometry per characteristic name (inclusion_audit.report."
@@ -119,6 +126,12 @@ def build_context(
         missed=missed,
         restricted=internal,
         suppression_threshold=threshold,
+        n_withheld_status=sum(
+            1
+            for characteristic in shown["characteristics"]
+            for group in characteristic["groups"]
+            if group["status"] == "withheld"
+        ),
         charts={
             c["name"]: share_chart(c, threshold)
             for c in [*shown["characteristics"], *shown.get("intersections", [])]

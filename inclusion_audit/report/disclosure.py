@@ -254,7 +254,16 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
             shown, suppress_small_counts, threshold, hidden_margins
         )
     if shown.get("weighted_results"):
-        shown["weighted_results"] = suppress_weighted_results(shown["weighted_results"], threshold)
+        weighted_on = set(shown["weighted_results"].get("characteristics") or ())
+        margins_hidden = any(
+            g.get("suppressed")
+            for c in characteristics
+            if c.get("name") in weighted_on
+            for g in c["groups"]
+        )
+        shown["weighted_results"] = suppress_weighted_results(
+            shown["weighted_results"], threshold, margins_hidden
+        )
     _protect_actions(shown)
     return shown
 
@@ -298,14 +307,15 @@ def _spread_pinned(characteristics: list[dict[str, Any]]) -> None:
                 if key in table:
                     table[key] = None
             for group in table["groups"]:
-                group["count_low"] = group["count_high"] = None
-                group["ratio_low"] = group["ratio_high"] = None
                 if not group.get("suppressed"):
                     _withhold(group)
-                else:
-                    group["hidden_reason"] = WITHHELD
-                    if str(group["status"]) not in _COUNT_FREE_STATUSES:
-                        group["status"] = WITHHELD
+                group["hidden_reason"] = WITHHELD
+                if str(group["status"]) not in _COUNT_FREE_STATUSES:
+                    group["status"] = WITHHELD
+                # As a pinned table's cells: anything from 0 ("withheld" here is not
+                # "5 or more", since zeros are withheld with the rest).
+                group["count_low"], group["count_high"] = 0, None
+                group["ratio_low"] = group["ratio_high"] = None
                 if group.get("expected_count") is not None:
                     group["expected_count"] = None
 
@@ -622,10 +632,14 @@ def _protect_actions(shown: dict[str, Any]) -> None:
     changed = False
     actions = []
     for item in shown.get("recommendations", []) or []:
-        pairs = [
-            (str(p[0]), str(p[1]))
-            for p in item.get("groups") or [(item["characteristic"], item["category"])]
-        ]
+        # An entry made for this view lists in `groups` only groups it may name; one
+        # serving only withheld groups has none, ranks last and is simply left out
+        # (leaving the others' order as it is). Only a group named at audit time and
+        # hidden now (a result audited for another threshold) changes the order.
+        listed = (
+            item["groups"] if "groups" in item else [[item["characteristic"], item["category"]]]
+        )
+        pairs = [(str(p[0]), str(p[1])) for p in listed]
         kept = [p for p in pairs if named(p)]
         evidence = str(item.get("evidence", ""))
         for pair in kept:
@@ -859,6 +873,14 @@ def _withhold_pooled(
                 group["expected_count"] = None
 
 
+_MADE_AT_EFFECTIVE_SIZE = (
+    "share_design_ci_low",
+    "share_design_ci_high",
+    "weighted_ci_low",
+    "weighted_ci_high",
+    "differs",
+    "sentence",
+)
 _HIDDEN_WITH_ANSWER = (
     "count",
     "share",
@@ -873,14 +895,22 @@ _HIDDEN_WITH_ANSWER = (
 )
 
 
-def suppress_weighted_results(results: dict[str, Any], threshold: int) -> dict[str, Any]:
+def suppress_weighted_results(
+    results: dict[str, Any], threshold: int, margins_hidden: bool = False
+) -> dict[str, Any]:
     """A copy of weighted results with small answer counts, and what reveals them, hidden.
 
     Per question, the answer options are one table: the same primary and secondary
     suppression as a characteristic's groups (``hidden_indices``). A hidden option
     loses its count, raw and weighted shares, intervals and sentence, since a
     weighted share with the weights' margins known narrows the count; ``differs``
-    becomes None. The weighting summary has no counts and stays.
+    becomes None. The weighting summary has no counts and stays, unless
+    ``margins_hidden``: a characteristic weighted on has a hidden group, and the
+    weights are the population's shares over the participants' counts, so the design
+    effect, the effective size (and every interval made at it, so whether a weighted
+    share "differs"), the largest weight and the warnings would give that count back
+    (a weight of 9.53 for a share of 0.205 among 93 is 2 people). Then only the
+    weighted shares themselves are shown.
 
     >>> data = {"questions": [{"answers": [
     ...     {"answer": "Yes", "count": 30, "share": 0.9, "differs": False},
@@ -890,8 +920,21 @@ def suppress_weighted_results(results: dict[str, Any], threshold: int) -> dict[s
     [(None, 'withheld', None), (None, 'few', None)]
     """
     shown = copy.deepcopy(results)
+    smallest = shown.get("smallest_margin_count")
+    margins_hidden = margins_hidden or (smallest is not None and 0 < smallest < threshold)
+    shown["diagnostics_withheld"] = bool(margins_hidden and threshold > 1)
+    shown["smallest_margin_count"] = None
+    if shown["diagnostics_withheld"]:
+        for key in ("design_effect", "effective_sample_size", "largest_margin_error"):
+            shown[key] = None
+        shown["warnings"] = []
     for question in shown.get("questions", []):
         answers = question["answers"]
+        if shown["diagnostics_withheld"]:
+            question["effective_sample_size"] = question["design_effect"] = None
+            for answer in answers:
+                for key in _MADE_AT_EFFECTIVE_SIZE:
+                    answer[key] = None
         small, withheld = hidden_indices([a["count"] for a in answers], threshold)
         for index, answer in enumerate(answers):
             hidden = "few" if index in small else "withheld" if index in withheld else None
@@ -987,7 +1030,10 @@ def _pinned_cells(
     counts: list[int],
     threshold: int,
 ) -> set[int]:
-    """Hidden cells (holding someone) whose value the lines' totals pin down.
+    """Hidden cells (holding someone) whose value the lines' totals narrow too far.
+
+    Too far is fewer than ``required_values(threshold)`` possible values (as for
+    every table): 16-24×Female in {2, 3} is as much a leak as exactly 2.
 
     Interval propagation, as a reader would reason: a "fewer than" cell holds 0 to
     threshold − 1, a withheld one at least threshold; in every line whose total the
@@ -1020,8 +1066,11 @@ def _pinned_cells(
                     moved = True
         if not moved:
             break
+    need = required_values(threshold)
     return {
-        i for i, g in enumerate(groups) if g["suppressed"] and counts[i] > 0 and low[i] >= high[i]
+        i
+        for i, g in enumerate(groups)
+        if g["suppressed"] and counts[i] > 0 and high[i] - low[i] + 1 < need
     }
 
 

@@ -449,3 +449,96 @@ def test_a_ratio_of_exactly_the_threshold_is_in_line() -> None:
     ratio = (800 / 10_000) / 0.1
     assert status_from_interval(ratio, 0.001, 1000.0, AuditConfig()).value == "ok"
     assert status_from_interval(ratio * (1 - 1e-6), 0.001, 0.9, AuditConfig()).value == "under"
+
+
+# ---------------------------------------------------------------------------
+# Found by an independent attack (session 2): each once gave a count away
+
+
+def _ages_with(counts: dict[str, int]) -> dict[str, list[str]]:
+    ages = answers(counts)
+    return {"Age": ages, "Sex": ["Female" if i % 2 else "Male" for i in range(len(ages))]}
+
+
+def test_a_withheld_status_is_never_read_as_nobody_missed() -> None:
+    # 16-24 = 5 is withheld only to protect 75+ = 2; the JSON calls it possibly under.
+    result = audit(
+        _ages_with(
+            {"16-24": 5, "25-34": 9, "35-44": 9, "45-54": 8, "55-64": 8, "65-74": 6, "75+": 2}
+        )
+    )
+    statuses = {g.category: g.status.value for c in result.characteristics for g in c.groups}
+    assert statuses["16-24"] in MISSED
+    for fmt in ("md", "html"):
+        text = render(result, fmt, RenderOptions()).decode()
+        assert "No group is under-represented by the thresholds used" not in text
+        assert "No group was missed, so no outreach" not in text
+        assert "cannot say that none was" in text
+
+
+def test_recommendation_order_does_not_move_with_a_hidden_count() -> None:
+    # 16-24 = a (0–4 in every report) and 65-74 = 9 − a (withheld); at a = 4, 65-74 = 5
+    # is possibly under in the JSON only. Every shared output must be the same for a = 1…4.
+    shown = set()
+    for a in range(1, 5):
+        ages = {
+            "16-24": a,
+            "25-34": 20,
+            "35-44": 18,
+            "45-54": 15,
+            "55-64": 12,
+            "65-74": 9 - a,
+            "75+": 9,
+        }
+        columns = _ages_with(ages)
+        n = len(columns["Age"])
+        columns["Disability"] = [
+            "Disabled under the Equality Act"
+            if i % 8 == 0
+            else "Not disabled under the Equality Act"
+            for i in range(n)
+        ]
+        text = render(audit(columns), "md", RenderOptions()).decode()
+        shown.add(text.split("## What to do next", 1)[1].split("\n## ", 1)[0])
+    assert len(shown) == 1
+
+
+def test_a_quota_note_never_counts_the_answers_outside_the_quotas(tmp_path) -> None:
+    from inclusion_audit.reference.targets import Quota
+
+    disability = {"Disabled under the Equality Act": 3, "Not disabled under the Equality Act": 57}
+    quota = Quota("disability", "Disabled under the Equality Act", 5, 15)
+    result = audit({"Disability": answers(disability)}, quotas=[quota])
+    text = render(result, "md", RenderOptions()).decode().replace("\\", "")
+    assert "fit none of the quota categories" in text
+    assert "57" not in text and "57 of 60" not in text
+
+
+def test_weights_diagnostics_are_withheld_when_a_margin_is_small(tmp_path) -> None:
+    from dataclasses import replace
+
+    from inclusion_audit.report.weighted import weighted_results_data
+    from inclusion_audit.weighting import WeightSettings, weighted_results
+
+    from .test_disclosure_attack import leicester
+
+    columns = _ages_with(
+        {"16-24": 2, "25-34": 20, "35-44": 20, "45-54": 20, "55-64": 15, "65-74": 10, "75+": 6}
+    )
+    n = len(columns["Age"])
+    columns["Do you support the plan?"] = ["Yes" if i % 3 else "No" for i in range(n)]
+    table = read_table(write_register(tmp_path, columns))
+    _, weighted = weighted_results(
+        table, leicester(), WeightSettings(("age",)), ["Do you support the plan?"]
+    )
+    assert weighted.smallest_margin_count == 2 and weighted.warnings
+    result = replace(audit(columns), weighted_results=weighted)
+    shown = suppress_small_counts(result.to_dict(), THRESHOLD)["weighted_results"]
+    assert shown["diagnostics_withheld"] and shown["design_effect"] is None
+    assert shown["warnings"] == [] and shown["smallest_margin_count"] is None
+    for answer in shown["questions"][0]["answers"]:
+        assert answer["weighted_ci_low"] is None and answer["differs"] is None
+    text = render(result, "md", RenderOptions()).decode()
+    assert "only 2 participant" not in text and "largest" not in text
+    alone = weighted_results_data(weighted, THRESHOLD)
+    assert alone["diagnostics_withheld"] and alone["effective_sample_size"] is None
