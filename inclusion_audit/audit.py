@@ -778,6 +778,7 @@ def _places(
             wards_cannot_tell=tuple(cannot_tell) if place.ward_names else (),
             lookup=geography.LOOKUP_TITLE,
             attribution=geography.attribution(),
+            ward_deciles=dict(place.ward_deciles),
         ),
         not_audited=not_audited,
     )

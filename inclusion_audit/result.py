@@ -324,6 +324,9 @@ class GeographyResult:
     """Wards with an LSOA in the lookup's postcode gap: nobody there may be missing data."""
     lookup: str
     attribution: str
+    ward_deciles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each ward → the deprivation deciles of its LSOAs (public geography; shared reports
+    protect the ward and decile tables together with it)."""
 
 
 @dataclass(frozen=True)

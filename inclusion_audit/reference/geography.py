@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -171,6 +171,9 @@ class PlaceReference:
     ward_names: dict[str, str]
     gap_wards: frozenset[str]
     index: str | None
+    ward_deciles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each ward's label → the deprivation deciles of its LSOAs (public geography: the
+    disclosure step needs it, since a decile found in few wards ties their counts)."""
 
 
 LOOKUP_TITLE = (
@@ -276,7 +279,17 @@ def place_reference(
         deprivation=_copied(found.deprivation),
         wards=_copied(found.wards),
         ward_names=dict(found.ward_names),
+        ward_deciles=dict(found.ward_deciles),
     )
+
+
+def _ward_deciles(frame: pl.DataFrame, ward_names: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Each ward's label → the deciles ("1" … "10") of its LSOAs."""
+    found = frame.drop_nulls("decile").group_by("ward_code").agg(pl.col("decile").unique())
+    return {
+        ward_names[code]: tuple(str(d) for d in sorted(deciles))
+        for code, deciles in found.iter_rows()
+    }
 
 
 def _copied(
@@ -403,6 +416,9 @@ def _place_reference(
         ward_names=ward_names,
         gap_wards=gap_wards,
         index=index,
+        ward_deciles=_ward_deciles(frame, ward_names)
+        if index is not None and isinstance(wards, ReferenceCharacteristic)
+        else {},
     )
 
 

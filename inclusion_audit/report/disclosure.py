@@ -154,7 +154,14 @@ def _protect(
         candidates = [(c, i) for i, c in enumerate(counts) if i not in bands]
         if not candidates:
             return bands, small, True
-        bands[min(candidates)[1]] = (threshold, None)
+        count, index = min(candidates)
+        if count >= threshold:
+            bands[index] = (threshold, None)
+        else:
+            # Only forced cells were hidden, so a zero (or small count) is still shown:
+            # it joins the small ones, never "5 or more", which it is not.
+            bands[index] = (lows[index], threshold - 1)
+            small.add(index)
     return bands, small, False
 
 
@@ -232,6 +239,9 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
     settings = shown.get("settings", {}) or {}
     plans = {id(c): _plan(c, threshold) for c in characteristics}
     _link_levels(characteristics, plans, threshold)
+    _link_places(
+        characteristics, plans, threshold, (shown.get("geography") or {}).get("ward_deciles")
+    )
     hidden_categories: dict[str, dict[str, dict[str, Any]]] = {}
     for characteristic in characteristics:
         bands, small, pinned = plans[id(characteristic)]
@@ -423,6 +433,76 @@ def _link_levels(
             forced_detail |= extra
             forced_broad |= hidden_broad
             plans[id(detailed)] = _plan(detailed, threshold, forced_detail | hidden_detail)
+
+
+def _link_places(
+    characteristics: list[dict[str, Any]],
+    plans: dict[int, Any],
+    threshold: int,
+    ward_deciles: dict[str, Sequence[str]] | None,
+) -> None:
+    """Protect the ward table with the decile table, through the geography they share.
+
+    A reader knows which deciles each ward's LSOAs have (public data the report
+    cites). In Leicester decile 9 lies only in Castle and Knighton: with decile 9
+    showing 10 and Castle 7, Knighton holds at least 3, and its "0–4" is narrowed to
+    3 or 4. For every hidden ward, its least count is raised by each of its
+    deciles' shown counts less what the other wards of that decile can hold at
+    most, and its greatest lowered to what its deciles can hold; while that leaves
+    it fewer than ``threshold − 1`` values, the deciles involved are withheld too
+    (and the decile table protected again). Interval reasoning, as a reader
+    would do it by hand; the two tables' shared total is handled by
+    :func:`_spread_pinned`.
+    """
+    if not ward_deciles:
+        return
+    wards = next((c for c in characteristics if c.get("name") == "ward"), None)
+    deciles = next((c for c in characteristics if c.get("name") == "imd_decile"), None)
+    if wards is None or deciles is None:
+        return
+    w_index = {g["category"]: i for i, g in enumerate(wards["groups"])}
+    d_index = {g["category"]: i for i, g in enumerate(deciles["groups"])}
+    members: dict[int, list[int]] = {}
+    for ward, found in ward_deciles.items():
+        for label in found:
+            if ward in w_index and label in d_index:
+                members.setdefault(d_index[label], []).append(w_index[ward])
+    w_counts = [int(g["count"]) for g in wards["groups"]]
+    d_counts = [int(g["count"]) for g in deciles["groups"]]
+    total = sum(w_counts)
+    need = required_values(threshold)
+
+    def span(counts: list[int], bands: dict[int, Band], i: int) -> tuple[int, int]:
+        if i not in bands:
+            return counts[i], counts[i]
+        low, high = bands[i]
+        return low, total if high is None else high
+
+    forced: set[int] = set()
+    for _ in range(len(d_counts) + 1):
+        w_bands, _, w_pinned = plans[id(wards)]
+        d_bands, _, d_pinned = plans[id(deciles)]
+        if w_pinned or d_pinned:
+            return
+        culprits: set[int] = set()
+        for ward in w_bands:
+            band_low, high = span(w_counts, w_bands, ward)
+            mine = [d for d, in_it in members.items() if ward in in_it]
+            raising = {}
+            for decile in mine:
+                others = sum(span(w_counts, w_bands, o)[1] for o in members[decile] if o != ward)
+                raising[decile] = span(d_counts, d_bands, decile)[0] - others
+            low = max([band_low, *raising.values()])
+            if mine:
+                high = min(high, sum(span(d_counts, d_bands, d)[1] for d in mine))
+            if high - low + 1 < need:
+                # Withhold the deciles that raised its least count, else all of its own.
+                raised = {d for d, least in raising.items() if least > band_low}
+                culprits |= {d for d in (raised or set(mine)) if d not in d_bands}
+        if not culprits:
+            return
+        forced |= culprits
+        plans[id(deciles)] = _plan(deciles, threshold, forced | set(d_bands))
 
 
 def _apply(

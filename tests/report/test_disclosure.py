@@ -226,3 +226,38 @@ def test_withheld_similarity_is_shown_as_the_range_the_table_allows() -> None:
     low, high = characteristic["dissimilarity_low"], characteristic["dissimilarity_high"]
     truth = 0.5 * sum(abs(c / 60 - 1 / 3) for c in (2, 30, 28))
     assert low <= truth <= high and low < high
+
+
+def test_a_decile_found_in_two_wards_does_not_narrow_a_hidden_ward() -> None:
+    # Decile 9 lies only in Castle and Knighton. Shown, decile 9 = 10 and Castle = 7
+    # would put Knighton's "0–4" at 3 or 4; so decile 9 is withheld too.
+    # Tiny's 2 and Knighton's 3 are hidden together (each 1 to 4 given their sum), so
+    # Castle stays shown.
+    wards = _place_table("ward", {"Abbey": 20, "Castle": 7, "Knighton": 3, "Tiny": 2, "Other": 30})
+    deciles = _place_table("imd_decile", {"1": 22, "2": 30, "9": 10})
+    geography = {
+        "ward_deciles": {
+            "Abbey": ["1"],
+            "Castle": ["2", "9"],
+            "Knighton": ["9"],
+            "Tiny": ["1"],
+            "Other": ["2"],
+        }
+    }
+    result = {"settings": {}, "characteristics": [wards, deciles], "geography": geography}
+    shown = suppress_small_counts(result, 5)
+    ward_rows = {g["category"]: g for g in shown["characteristics"][0]["groups"]}
+    decile_rows = {g["category"]: g for g in shown["characteristics"][1]["groups"]}
+    assert ward_rows["Knighton"]["suppressed"] and not ward_rows["Castle"]["suppressed"]
+    assert decile_rows["9"]["suppressed"]
+    # Without the geography the decile table alone has nothing to hide.
+    alone = suppress_small_counts({**result, "geography": {}}, 5)
+    assert not any(g["suppressed"] for g in alone["characteristics"][1]["groups"])
+
+
+def test_a_complementary_cell_is_never_a_zero_called_five_or_more() -> None:
+    from inclusion_audit.report.disclosure import _protect
+
+    # Cell 0 is forced hidden by a linked table; the smallest shown count is a 0.
+    bands, small, pinned = _protect([12, 0, 30], [0, 0, 0], 5, {0})
+    assert bands[1] == (0, 4) and 1 in small and not pinned
