@@ -445,14 +445,14 @@ def _link_places(
 
     A reader knows which deciles each ward's LSOAs have (public data the report
     cites). In Leicester decile 9 lies only in Castle and Knighton: with decile 9
-    showing 10 and Castle 7, Knighton holds at least 3, and its "0–4" is narrowed to
-    3 or 4. For every hidden ward, its least count is raised by each of its
-    deciles' shown counts less what the other wards of that decile can hold at
-    most, and its greatest lowered to what its deciles can hold; while that leaves
-    it fewer than ``threshold − 1`` values, the deciles involved are withheld too
-    (and the decile table protected again). Interval reasoning, as a reader
-    would do it by hand; the two tables' shared total is handled by
-    :func:`_spread_pinned`.
+    showing 10 and Castle 7, Knighton holds at least 3, and its "0–4" is narrowed
+    to 3 or 4. Each hidden ward's exact range, given both tables as shown and the
+    geography, comes from :func:`_ward_range` (a flow problem over the ward ×
+    decile cells the geography allows, so exact in whole numbers). While a hidden
+    ward holding someone is left fewer than ``threshold − 1`` values, more deciles
+    are withheld: first that ward's own, then all; withheld so, a decile shows
+    no band at all, and the two tables then say no more together than the ward
+    table alone.
     """
     if not ward_deciles:
         return
@@ -462,47 +462,154 @@ def _link_places(
         return
     w_index = {g["category"]: i for i, g in enumerate(wards["groups"])}
     d_index = {g["category"]: i for i, g in enumerate(deciles["groups"])}
-    members: dict[int, list[int]] = {}
-    for ward, found in ward_deciles.items():
-        for label in found:
-            if ward in w_index and label in d_index:
-                members.setdefault(d_index[label], []).append(w_index[ward])
+    allowed = {
+        (w_index[ward], d_index[label])
+        for ward, found in ward_deciles.items()
+        for label in found
+        if ward in w_index and label in d_index
+    }
     w_counts = [int(g["count"]) for g in wards["groups"]]
     d_counts = [int(g["count"]) for g in deciles["groups"]]
     total = sum(w_counts)
+    if total != sum(d_counts) or not allowed:
+        return
     need = required_values(threshold)
 
-    def span(counts: list[int], bands: dict[int, Band], i: int) -> tuple[int, int]:
-        if i not in bands:
-            return counts[i], counts[i]
-        low, high = bands[i]
-        return low, total if high is None else high
+    def spans(counts: list[int], bands: dict[int, Band]) -> list[tuple[int, int]]:
+        found = []
+        for i, count in enumerate(counts):
+            if i not in bands:
+                found.append((count, count))
+                continue
+            low, high = bands[i]
+            found.append((low, total if high is None else min(total, high)))
+        return found
 
     forced: set[int] = set()
-    for _ in range(len(d_counts) + 1):
+    for step in range(3):
         w_bands, _, w_pinned = plans[id(wards)]
         d_bands, _, d_pinned = plans[id(deciles)]
         if w_pinned or d_pinned:
             return
-        culprits: set[int] = set()
-        for ward in w_bands:
-            band_low, high = span(w_counts, w_bands, ward)
-            mine = [d for d, in_it in members.items() if ward in in_it]
-            raising = {}
-            for decile in mine:
-                others = sum(span(w_counts, w_bands, o)[1] for o in members[decile] if o != ward)
-                raising[decile] = span(d_counts, d_bands, decile)[0] - others
-            low = max([band_low, *raising.values()])
-            if mine:
-                high = min(high, sum(span(d_counts, d_bands, d)[1] for d in mine))
-            if high - low + 1 < need:
-                # Withhold the deciles that raised its least count, else all of its own.
-                raised = {d for d, least in raising.items() if least > band_low}
-                culprits |= {d for d in (raised or set(mine)) if d not in d_bands}
-        if not culprits:
+        w_spans, d_spans = spans(w_counts, w_bands), spans(d_counts, d_bands)
+        narrowed = [
+            ward
+            for ward in w_bands
+            if 0 < w_counts[ward] < threshold
+            and _too_narrow(ward, w_counts[ward], w_spans, d_spans, allowed, total, need)
+        ]
+        if not narrowed:
             return
-        forced |= culprits
-        plans[id(deciles)] = _plan(deciles, threshold, forced | set(d_bands))
+        if step == 0:
+            forced |= {d for w, d in allowed if w in narrowed}
+            plans[id(deciles)] = _plan(deciles, threshold, forced | set(d_bands))
+        else:
+            # Every decile withheld with no band: only their total (the wards') is left.
+            plans[id(deciles)] = ({i: (0, None) for i in range(len(d_counts))}, set(), False)
+
+
+def _too_narrow(
+    ward: int,
+    true_count: int,
+    w_spans: list[tuple[int, int]],
+    d_spans: list[tuple[int, int]],
+    allowed: set[tuple[int, int]],
+    total: int,
+    need: int,
+) -> bool:
+    """Whether the ward's feasible counts, given both tables and the geography, are too few.
+
+    The feasible counts are a run of whole numbers (the projection of a flow
+    polytope) holding the true count, so its ends are found by bisection.
+    """
+    low, high = w_spans[ward]
+
+    def fits(value: int) -> bool:
+        return _feasible(ward, value, w_spans, d_spans, allowed, total)
+
+    lo, hi = low, true_count  # least feasible: in [low, true_count]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
+    least = lo
+    lo, hi = true_count, high  # greatest feasible: in [true_count, high]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    return hi - least + 1 < min(need, high - low + 1)
+
+
+def _feasible(
+    ward: int,
+    value: int,
+    w_spans: list[tuple[int, int]],
+    d_spans: list[tuple[int, int]],
+    allowed: set[tuple[int, int]],
+    total: int,
+) -> bool:
+    """Whether some ward × decile table fits both tables' spans with ``ward`` at ``value``.
+
+    A flow with lower bounds (source → ward → decile → sink, ``total`` through),
+    checked by the usual reduction to one maximum flow; whole-number bounds give
+    a whole-number table when any exists.
+    """
+    n_w, n_d = len(w_spans), len(d_spans)
+    source, sink = n_w + n_d, n_w + n_d + 1
+    size = n_w + n_d + 4
+    capacity = [[0] * size for _ in range(size)]
+    excess = [0] * size
+
+    def edge(u: int, v: int, lower: int, upper: int) -> None:
+        capacity[u][v] += upper - lower
+        excess[v] += lower
+        excess[u] -= lower
+
+    for w, (lo, hi) in enumerate(w_spans):
+        lo, hi = (value, value) if w == ward else (lo, hi)
+        edge(source, w, lo, hi)
+    for w, d in allowed:
+        edge(w, n_w + d, 0, total)
+    for d, (lo, hi) in enumerate(d_spans):
+        edge(n_w + d, sink, lo, hi)
+    edge(sink, source, total, total)
+    super_source, super_sink = size - 2, size - 1
+    needed = 0
+    for node in range(size - 2):
+        if excess[node] > 0:
+            capacity[super_source][node] += excess[node]
+            needed += excess[node]
+        elif excess[node] < 0:
+            capacity[node][super_sink] += -excess[node]
+    return _max_flow(capacity, super_source, super_sink) == needed
+
+
+def _max_flow(capacity: list[list[int]], source: int, sink: int) -> int:
+    """Edmonds-Karp on a small dense graph (changes ``capacity`` into the residual)."""
+    flow = 0
+    size = len(capacity)
+    while True:
+        parent = [-1] * size
+        parent[source] = source
+        queue = [source]
+        for u in queue:
+            for v in range(size):
+                if parent[v] < 0 and capacity[u][v] > 0:
+                    parent[v] = u
+                    queue.append(v)
+            if parent[sink] >= 0:
+                break
+        if parent[sink] < 0:
+            return flow
+        push, v = 10**18, sink
+        while v != source:
+            push = min(push, capacity[parent[v]][v])
+            v = parent[v]
+        v = sink
+        while v != source:
+            capacity[parent[v]][v] -= push
+            capacity[v][parent[v]] += push
+            v = parent[v]
+        flow += push
 
 
 def _apply(
