@@ -136,13 +136,22 @@ def rows(data: dict[str, Any], threshold: int) -> list[dict[str, Any]]:
 
 def markdown(data: dict[str, Any], threshold: int, heading: str = "#") -> str:
     """The results as a Markdown section."""
+    if data.get("diagnostics_withheld"):
+        how = (
+            "A group weighted on has a small count, which the weights' design effect, "
+            "intervals and warnings would give away, so they are withheld: only the "
+            "weighted shares are shown."
+        )
+    else:
+        how = (
+            f"Design effect {data['design_effect']:.2f}: the weighted results are worth about "
+            f"{data['effective_sample_size']:.0f} participants. Intervals are "
+            f"{100 * data['confidence']:.0f}% Wilson intervals at that effective size."
+        )
     lines = [
         f"{heading} Results re-weighted to the population",
         "",
-        f"Weighted to {data['reference']} by {', '.join(data['characteristics'])} (raking). "
-        f"Design effect {data['design_effect']:.2f}: the weighted results are worth about "
-        f"{data['effective_sample_size']:.0f} participants. Intervals are "
-        f"{100 * data['confidence']:.0f}% Wilson intervals at that effective size.",
+        f"Weighted to {data['reference']} by {', '.join(data['characteristics'])} (raking). " + how,
         "",
         data["caveat"],
         "",
