@@ -221,7 +221,11 @@ def suppress_small_counts(result: dict[str, Any], threshold: int) -> dict[str, A
     >>> [(g["category"], g["count"], g["status"], g["count_low"], g["count_high"]) for g in groups]
     [('A', None, 'few_under', 0, 4), ('B', None, 'withheld', 5, 9), ('C', 41, 'over', None, None)]
     """
-    shown = copy.deepcopy(result)
+    return _suppress_in_place(copy.deepcopy(result), threshold)
+
+
+def _suppress_in_place(shown: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """``suppress_small_counts`` on a dictionary nobody else holds (no copy made)."""
     characteristics = shown.get("characteristics", [])
     for characteristic in characteristics:
         for group in characteristic["groups"]:
@@ -914,7 +918,7 @@ def shared_view(
     """``hidden_groups`` and ``shown_statuses`` together, from one pass of the rules."""
     if suppress_below <= 1:
         return hidden_groups(result, suppress_below), shown_statuses(result, suppress_below)
-    shown = suppress_small_counts(result.to_dict(), suppress_below)
+    shown = _suppress_in_place(result.to_dict(), suppress_below)  # to_dict is a new dict
     return _hidden_in(shown), _statuses_in(shown)
 
 
