@@ -588,15 +588,22 @@ def _feasible(
 
 
 def _max_flow(capacity: list[list[int]], source: int, sink: int) -> int:
-    """Edmonds-Karp on a small dense graph (changes ``capacity`` into the residual)."""
+    """Edmonds-Karp on a small dense graph (changes ``capacity`` into the residual).
+
+    The search follows each node's own edges (and their reverses, where residual
+    capacity appears), not every node: the ward × decile graph is sparse.
+    """
     flow = 0
     size = len(capacity)
+    neighbours = [
+        [v for v in range(size) if capacity[u][v] > 0 or capacity[v][u] > 0] for u in range(size)
+    ]
     while True:
         parent = [-1] * size
         parent[source] = source
         queue = [source]
         for u in queue:
-            for v in range(size):
+            for v in neighbours[u]:
                 if parent[v] < 0 and capacity[u][v] > 0:
                     parent[v] = u
                     queue.append(v)
