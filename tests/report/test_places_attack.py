@@ -16,31 +16,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from inclusion_audit.report.disclosure import required_values, suppress_small_counts
 
+from .test_disclosure import _place_table as _table
+
 THRESHOLD = 5
-
-
-def _table(name: str, counts: dict[str, int]) -> dict:
-    total = sum(counts.values())
-    share = 1 / len(counts)
-    return {
-        "name": name,
-        "n_known": total,
-        "n_unknown": 0,
-        "dissimilarity_index": 0.1,
-        "chi_square": None,
-        "groups": [
-            {
-                "category": category,
-                "count": count,
-                "share": count / total if total else None,
-                "population_share": share,
-                "expected_count": total * share,
-                "ratio": (count / (total * share)) if total else None,
-                "status": "ok",
-            }
-            for category, count in counts.items()
-        ],
-    }
 
 
 @st.composite
