@@ -363,6 +363,9 @@ class QuestionResult:
     effective_sample_size: float
     design_effect: float | None
     answers: tuple[AnswerShare, ...]
+    smallest_cross_count: int | None = None
+    """The fewest participants, above 0, giving one answer within one category weighted
+    on: below the disclosure threshold, shared outputs withhold the weighted shares."""
 
 
 @dataclass(frozen=True)

@@ -430,7 +430,15 @@ def weighted_results(
     w = weights.raking.weights
     names = [m.name.replace("_", " ") for m in weights.margins]
     results = [
-        _question(column, answers[column], w, confidence, reference.description, names)
+        _question(
+            column,
+            answers[column],
+            w,
+            confidence,
+            reference.description,
+            names,
+            [np.asarray(m.codes) for m in weights.margins],
+        )
         for column in columns
     ]
     summary = weights.diagnostics()
@@ -495,6 +503,7 @@ def _question(
     confidence: float,
     reference: str,
     characteristics: Sequence[str],
+    margin_codes: Sequence[npt.NDArray[np.int64]] = (),
 ) -> QuestionResult:
     keys: dict[str, int] = {}
     spellings: dict[int, dict[str, int]] = {}
@@ -573,7 +582,29 @@ def _question(
         effective_sample_size=n_eff,
         design_effect=n / n_eff if n_eff > 0 else None,
         answers=tuple(options),
+        smallest_cross_count=_smallest_cross(codes, k, margin_codes),
     )
+
+
+def _smallest_cross(
+    codes: npt.NDArray[np.int64], k: int, margin_codes: Sequence[npt.NDArray[np.int64]]
+) -> int | None:
+    """The fewest participants, above 0, giving one answer within one category weighted on.
+
+    A weighted share is a sum over those answer × category counts (exactly so with
+    one characteristic: ``Σ_c π_c · x_ac / n_c``), so with the category sizes
+    known it gives them back: shared outputs withhold a question's weighted shares
+    while any is small.
+    """
+    found: list[int] = []
+    for margin in margin_codes:
+        both = (codes >= 0) & (margin >= 0)
+        if not both.any():
+            continue
+        size = int(margin[both].max()) + 1
+        cross = np.bincount(codes[both] * size + margin[both], minlength=k * size)
+        found.extend(int(c) for c in cross if c > 0)
+    return min(found) if found else None
 
 
 def _sentence(

@@ -1128,6 +1128,13 @@ def suppress_weighted_results(
         shown["warnings"] = []
     for question in shown.get("questions", []):
         answers = question["answers"]
+        cross = question.get("smallest_cross_count")
+        question["weighted_withheld"] = bool(threshold > 1 and cross and cross < threshold)
+        question["smallest_cross_count"] = None
+        if question["weighted_withheld"]:
+            for answer in answers:
+                for key in (*_MADE_AT_EFFECTIVE_SIZE, "weighted_share"):
+                    answer[key] = None
         if shown["diagnostics_withheld"]:
             question["effective_sample_size"] = question["design_effect"] = None
             for answer in answers:
@@ -1202,7 +1209,14 @@ def _suppress_intersections(
         if whole:
             for group in groups:
                 _withhold(group)
+                # A cell shown as small before is withheld like the rest: no band, and
+                # no status or ratio from its band ("0–4, under-represented" would
+                # still mark it small).
                 group["hidden_reason"] = WITHHELD
+                group["count_low"], group["count_high"] = 0, None
+                group["ratio_low"] = group["ratio_high"] = None
+                if str(group["status"]) not in _COUNT_FREE_STATUSES:
+                    group["status"] = WITHHELD
             table["n_known"] = table["n_unknown"] = None
         if any(g["suppressed"] for g in groups):
             table["statistics_withheld"] = True

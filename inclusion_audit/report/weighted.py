@@ -129,6 +129,7 @@ def rows(data: dict[str, Any], threshold: int) -> list[dict[str, Any]]:
                 ],
                 "sentences": [a["sentence"] for a in question["answers"] if a.get("sentence")],
                 "hidden": any(a.get("suppressed") for a in question["answers"]),
+                "weighted_withheld": bool(question.get("weighted_withheld")),
             }
         )
     return tables
@@ -181,6 +182,11 @@ def markdown(data: dict[str, Any], threshold: int, heading: str = "#") -> str:
 def _conclusion(table: dict[str, Any]) -> str:
     if table["sentences"]:
         return " ".join(table["sentences"])
+    if table.get("weighted_withheld"):
+        return (
+            "The weighted shares are withheld: few participants gave one of these answers "
+            "within a group weighted on, and the weighted shares would give that number away."
+        )
     if table["hidden"]:
         return "Answers given by few participants are hidden, with what would reveal them."
     return (

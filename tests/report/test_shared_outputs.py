@@ -542,3 +542,63 @@ def test_weights_diagnostics_are_withheld_when_a_margin_is_small(tmp_path) -> No
     assert "only 2 participant" not in text and "largest" not in text
     alone = weighted_results_data(weighted, THRESHOLD)
     assert alone["diagnostics_withheld"] and alone["effective_sample_size"] is None
+
+
+def test_weighted_shares_are_withheld_when_they_would_give_a_small_cross_count(
+    tmp_path,
+) -> None:
+    # Weighted on sex alone, a weighted share is Σ π_sex · x(answer, sex) / n_sex: with
+    # the sex table shown it gives back that 2 women answered No.
+    from dataclasses import replace
+
+    from inclusion_audit.weighting import WeightSettings, weighted_results
+
+    from .test_disclosure_attack import leicester
+
+    rows = [("Female", "No")] * 2 + [("Female", "Yes")] * 31 + [("Male", "No")] * 10
+    rows += [("Male", "Yes")] * 52
+    columns = {"Sex": [r[0] for r in rows], "Do you support the plan?": [r[1] for r in rows]}
+    table = read_table(write_register(tmp_path, columns))
+    _, weighted = weighted_results(
+        table, leicester(), WeightSettings(("sex",)), ["Do you support the plan?"]
+    )
+    assert weighted.questions[0].smallest_cross_count == 2
+    result = replace(audit(columns), weighted_results=weighted)
+    shown = suppress_small_counts(result.to_dict(), THRESHOLD)["weighted_results"]
+    question = shown["questions"][0]
+    assert question["weighted_withheld"] and question["smallest_cross_count"] is None
+    assert all(a["weighted_share"] is None for a in question["answers"])
+    text = render(result, "md", RenderOptions()).decode()
+    assert "The weighted shares are withheld" in text
+
+
+def test_a_cross_withheld_whole_marks_no_cell_as_small(runner, tmp_path) -> None:
+    from inclusion_audit.cli import cli
+
+    cells = {
+        ("16-24", "Female"): 1,
+        ("16-24", "Male"): 5,
+        ("25-34", "Female"): 8,
+        ("25-34", "Male"): 9,
+        ("35-44", "Female"): 4,
+        ("35-44", "Male"): 12,
+        ("45-54", "Female"): 5,
+        ("45-54", "Male"): 10,
+        ("55-64", "Female"): 4,
+        ("55-64", "Male"): 10,
+        ("65-74", "Female"): 5,
+        ("65-74", "Male"): 8,
+        ("75+", "Female"): 6,
+        ("75+", "Male"): 8,
+    }
+    rows = [key for key, n in cells.items() for _ in range(n)]
+    register = write_register(tmp_path, {"Age": [r[0] for r in rows], "Sex": [r[1] for r in rows]})
+    out = tmp_path / "report.md"
+    args = ["audit", str(register), "--area", "Leicester", "--eligible-age", "16+"]
+    result = runner.invoke(cli, [*args, "--intersect", "age,sex", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    cross = out.read_text().split("(intersection)", 1)[1].split("\n## ", 1)[0]
+    rows_shown = [line for line in cross.splitlines() if line.startswith("| 16-24")]
+    assert rows_shown and all("withheld" in line for line in rows_shown)
+    assert "Answer counts withheld" in cross  # withheld whole
+    assert "firmly or possibly" not in cross and "0–4" not in cross  # no cell reads as small

@@ -78,9 +78,13 @@ def test_the_api_adds_weighted_results_and_cells_as_the_library_does(
 
 
 def test_the_form_shows_the_weighted_section_and_keeps_the_fields(
-    client: TestClient, files: tuple[Path, Path]
+    client: TestClient, files: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    register, reference = files
+    _, reference = files
+    # Three times the sample, so every vote × age and vote × sex count is 5 or more
+    # and the weighted shares may be shown (two 16-34 Yes votes would withhold them).
+    thrice = [(*row[:3], f"{row[3]}{suffix}") for suffix in ("", "b", "c") for row in sample_rows()]
+    register = write_register(tmp_path / "thrice.csv", thrice)
     form = client.get("/")
     page = BeautifulSoup(form.text, "html.parser")
     for name in ("questions", "weight_by", "intersect"):
