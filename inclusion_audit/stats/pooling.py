@@ -72,7 +72,7 @@ _DIRECT = 4096
 _EXACT_COST = 200_000
 """Above this ``convolution_cost`` (a few milliseconds a convolution), tails come from
 the saddlepoint approximation: an interval needs about 40 of them per group."""
-_SADDLEPOINT_VARIANCE = 30.0
+_SADDLEPOINT_VARIANCE = 100.0
 """The smallest variance of the pooled count the saddlepoint is used at: from there on its
 tails are within 10⁻³ (relative) of the exact ones (tests)."""
 
@@ -427,13 +427,15 @@ def _lattice_tail(x: float, n: np.ndarray, p: np.ndarray, *, upper: bool) -> flo
             break
         t = candidate
     cgf, _, second = derivatives(t)
-    if abs(t) < 1e-8:
-        # At the mean: the limit of the formula, 1/2 less the skewness term.
-        skew = float(np.sum(n * p * (1 - p) * (1 - 2 * p))) / (variance * math.sqrt(variance))
-        centre = 0.5 - skew / (6 * math.sqrt(2 * math.pi))
-        return centre if upper else 1 - centre
     w = math.copysign(math.sqrt(max(2 * (t * x - cgf), 0.0)), t)
     u = 2 * math.sinh(t / 2) * math.sqrt(second)
+    if abs(w) < 1e-3 or abs(u) < 1e-3:
+        # Near the mean the formula is 0/0: its limit, 1/2 less the skewness term, and
+        # the normal density's slope (error of order w²).
+        skew = float(np.sum(n * p * (1 - p) * (1 - 2 * p))) / (variance * math.sqrt(variance))
+        z = (x - mean) / math.sqrt(variance)
+        centre = 0.5 - skew / (6 * math.sqrt(2 * math.pi)) - z / math.sqrt(2 * math.pi)
+        return centre if upper else 1 - centre
     if not upper:
         w, u = -w, -u
     # P = Q(w) + φ(w)(1/u − 1/w), Q the normal upper tail. Deep in the tail (w ≥ 5),
