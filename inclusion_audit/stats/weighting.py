@@ -263,7 +263,7 @@ def rake(
         tolerance=tolerance,
         trim_ratio=trim_ratio,
         trimmed=capped,
-        fits=_fits(cells, w, margins),
+        fits=_fits(cells, w, margins, targets),
         balance=_balance(cells, w, margins),
     )
     result.warnings = _warnings(result, margins, reachable, cap)
@@ -389,7 +389,16 @@ def _shares(codes: Codes, k: int, amounts: Floats) -> tuple[Floats, float, float
     return shares.astype(np.float64), total, unknown
 
 
-def _fits(cells: _Cells, w: Floats, margins: Sequence[Margin]) -> list[MarginFit]:
+def _fits(
+    cells: _Cells, w: Floats, margins: Sequence[Margin], targets: Sequence[Floats]
+) -> list[MarginFit]:
+    """How far each category's weighted share is from what raking aims at.
+
+    The aim is the population share renormalised over the categories participants
+    are in (:func:`_targets`): a category nobody is in cannot be reached (it has a
+    warning of its own), and measured against the raw shares every other category
+    of that characteristic would read as a margin not met.
+    """
     fits = []
     raw_amounts = cells.counts.astype(np.float64)
     weighted_amounts = w * cells.totals
@@ -410,9 +419,9 @@ def _fits(cells: _Cells, w: Floats, margins: Sequence[Margin]) -> list[MarginFit
                     population_share=float(population[index]),
                     unweighted_share=float(raw[index]) if raw_total > 0 else None,
                     weighted_share=float(weighted[index]) if weighted_total > 0 else None,
-                    error=abs(float(weighted[index]) - float(population[index]))
+                    error=abs(float(weighted[index]) - float(targets[v][index]))
                     if weighted_total > 0
-                    else float(population[index]),
+                    else float(targets[v][index]),
                 )
             )
     return fits

@@ -191,6 +191,9 @@ def test_a_category_nobody_is_in_is_named_with_a_collapse_offer() -> None:
     assert warning.category == "c2" and "--collapse 'v0:c2|c1'" in warning.message
     assert result.weights.sum() == pytest.approx(5)
     np.testing.assert_allclose(result.weights, [1.0, 1.0, 1.0, 1.0, 1.0])  # 2:3 already
+    # The others meet their shares renormalised without c2: no "margin not met" for them.
+    assert not [w for w in result.warnings if w.code == "margin_not_met"]
+    assert result.largest_margin_error == pytest.approx(0, abs=1e-12)
 
 
 def test_participants_outside_the_population_get_weight_zero() -> None:
