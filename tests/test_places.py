@@ -19,12 +19,15 @@ CF24 4SR   W01001837  Cardiff    Plasnewydd      WIMD rank 703 -> decile 4
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
 
 import polars as pl
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from inclusion_audit.cli.app import cli
@@ -428,3 +431,92 @@ def test_wards_get_no_barriers_or_actions_of_their_own(tmp_path) -> None:
     assert all(r.characteristic != "ward" for r in result.recommendations)
     assert all(c != "ward" for b in result.barriers for c, _ in b.groups)
     assert len(result.geography.wards_nobody_came) >= 5
+
+
+def _plain_count_places(answers, place) -> dict:
+    """``count_places`` written plainly, one postcode at a time, from the same tables."""
+    store = data_store()
+    districts = {o: (s, c) for o, s, c in store.table("postcode_districts").iter_rows()}
+    postcodes = store.table("postcodes")
+    small = {row["lsoa"]: row for row in store.table("small_areas").iter_rows(named=True)}
+    result = {
+        "read": 0,
+        "matched": 0,
+        "outside_area": 0,
+        "blank": 0,
+        "not_found": dict.fromkeys(geography.NOT_FOUND_REASONS, 0),
+        "by_decile": {},
+        "by_ward": {},
+        "unfound": [],
+    }
+    nowhere = []
+    for written, count in answers:
+        if written is None or not written.strip():
+            result["blank"] += count
+            continue
+        result["read"] += count
+        squeezed = re.sub(r"[\s\u00a0]+", "", written.upper())
+        outward, inward = (squeezed[:-3] if len(squeezed) >= 5 else ""), squeezed[-3:]
+        inward = {"O": "0", "I": "1"}.get(inward[:1], inward[:1]) + inward[1:]
+        ok = (
+            5 <= len(squeezed) <= 7
+            and re.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?", outward) is not None
+            and re.fullmatch(r"[0-9][A-Z]{2}", inward) is not None
+        )
+        lsoa = None
+        if ok and outward in districts:
+            number = int(inward[0]) * 676 + (ord(inward[1]) - 65) * 26 + ord(inward[2]) - 65
+            start, rows = districts[outward]
+            span = postcodes.slice(start, rows).filter(pl.col("inward") == number)
+            lsoa = span["lsoa"][0] if span.height else None
+        if lsoa is None:
+            reason = (
+                "malformed"
+                if not ok
+                else "known_gap"
+                if re.fullmatch(geography.GAP_DISTRICTS.strip("^$"), outward)
+                else "not_in_lookup"
+            )
+            result["not_found"][reason] += count
+            result["unfound"].append(written)
+            continue
+        area = small[lsoa]
+        if area["place"] == "no location":
+            result["not_found"]["no_location"] += count
+            nowhere.append(written)
+        elif area["ltla_code"] in place.leaves or area["ward_code"] in place.leaves:
+            result["matched"] += count
+            decile = str(area["decile"])
+            result["by_decile"][decile] = result["by_decile"].get(decile, 0) + count
+            label = place.ward_names.get(area["ward_code"])
+            if label is not None:
+                result["by_ward"][label] = result["by_ward"].get(label, 0) + count
+        else:
+            result["outside_area"] += count
+    result["unfound"] = tuple(result["unfound"] + nowhere)
+    return result
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.sampled_from([p for p, _ in POSTCODES] + ["GY1 1AA", "BT1 1AA", "sw1a1aa"]),
+                st.text(alphabet="ABCEIOSW019 \u00a0", max_size=9),
+                st.none(),
+            ),
+            st.integers(1, 5),
+        ),
+        max_size=30,
+        unique_by=lambda pair: pair[0],
+    ),
+    st.sampled_from(["Lambeth", "Cardiff", "Westminster"]),
+)
+def test_count_places_agrees_with_a_plain_lookup(answers, area) -> None:
+    from inclusion_audit.reference.sources import choose_reference
+
+    source, _ = choose_reference([area], "16+", None, None)
+    place = geography.place_reference(source.areas, source.eligible_age, source.description)
+    counted = geography.count_places(answers, place)
+    assert dataclasses.asdict(counted) == _plain_count_places(answers, place)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,13 @@ def load_knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
 
 
 def _default_path() -> Path:
+    # Found once per value of the reference-data setting: an audit asks six times,
+    # and each search looks at the file system.
+    return _default_path_for(os.environ.get(census.ENV_VAR) or None)
+
+
+@lru_cache(maxsize=8)
+def _default_path_for(setting: str | None) -> Path:
     candidates = (
         census.reference_data_dir().resolve() / KNOWLEDGE_BASE_FILE,
         *(folder / KNOWLEDGE_BASE_FILE for folder in reference_data_candidates()),

@@ -74,6 +74,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from inclusion_audit.config import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
+from inclusion_audit.report import flows
 from inclusion_audit.result import AuditResult
 from inclusion_audit.stats.measures import dissimilarity_range
 from inclusion_audit.vocab.folding import column_key, normalise
@@ -451,7 +452,7 @@ def _link_places(
     cites). In Leicester decile 9 lies only in Castle and Knighton: with decile 9
     showing 10 and Castle 7, Knighton holds at least 3, and its "0–4" is narrowed
     to 3 or 4. Each hidden ward's exact range, given both tables as shown and the
-    geography, comes from :func:`_ward_range` (a flow problem over the ward ×
+    geography, comes from :func:`flows.ward_ranges` (a flow problem over the ward ×
     decile cells the geography allows, so exact in whole numbers). While a hidden
     ward holding someone is left fewer than ``threshold − 1`` values, more deciles
     are withheld: first that ward's own, then all; withheld so, a decile shows
@@ -496,12 +497,14 @@ def _link_places(
         if w_pinned or d_pinned:
             return
         w_spans, d_spans = spans(w_counts, w_bands), spans(d_counts, d_bands)
-        narrowed = [
-            ward
-            for ward in w_bands
-            if 0 < w_counts[ward] < threshold
-            and _too_narrow(ward, w_counts[ward], w_spans, d_spans, allowed, total, need)
-        ]
+        narrowed = _narrowed_wards(
+            [w for w in w_bands if 0 < w_counts[w] < threshold],
+            w_spans,
+            d_spans,
+            allowed,
+            total,
+            need,
+        )
         if not narrowed:
             return
         if step == 0:
@@ -512,115 +515,21 @@ def _link_places(
             plans[id(deciles)] = ({i: (0, None) for i in range(len(d_counts))}, set(), False)
 
 
-def _too_narrow(
-    ward: int,
-    true_count: int,
+def _narrowed_wards(
+    wards: list[int],
     w_spans: list[tuple[int, int]],
     d_spans: list[tuple[int, int]],
     allowed: set[tuple[int, int]],
     total: int,
     need: int,
-) -> bool:
-    """Whether the ward's feasible counts, given both tables and the geography, are too few.
-
-    The feasible counts are a run of whole numbers (the projection of a flow
-    polytope) holding the true count, so its ends are found by bisection.
-    """
-    low, high = w_spans[ward]
-
-    def fits(value: int) -> bool:
-        return _feasible(ward, value, w_spans, d_spans, allowed, total)
-
-    lo, hi = low, true_count  # least feasible: in [low, true_count]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
-    least = lo
-    lo, hi = true_count, high  # greatest feasible: in [true_count, high]
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
-    return hi - least + 1 < min(need, high - low + 1)
-
-
-def _feasible(
-    ward: int,
-    value: int,
-    w_spans: list[tuple[int, int]],
-    d_spans: list[tuple[int, int]],
-    allowed: set[tuple[int, int]],
-    total: int,
-) -> bool:
-    """Whether some ward × decile table fits both tables' spans with ``ward`` at ``value``.
-
-    A flow with lower bounds (source → ward → decile → sink, ``total`` through),
-    checked by the usual reduction to one maximum flow; whole-number bounds give
-    a whole-number table when any exists.
-    """
-    n_w, n_d = len(w_spans), len(d_spans)
-    source, sink = n_w + n_d, n_w + n_d + 1
-    size = n_w + n_d + 4
-    capacity = [[0] * size for _ in range(size)]
-    excess = [0] * size
-
-    def edge(u: int, v: int, lower: int, upper: int) -> None:
-        capacity[u][v] += upper - lower
-        excess[v] += lower
-        excess[u] -= lower
-
-    for w, (lo, hi) in enumerate(w_spans):
-        lo, hi = (value, value) if w == ward else (lo, hi)
-        edge(source, w, lo, hi)
-    for w, d in allowed:
-        edge(w, n_w + d, 0, total)
-    for d, (lo, hi) in enumerate(d_spans):
-        edge(n_w + d, sink, lo, hi)
-    edge(sink, source, total, total)
-    super_source, super_sink = size - 2, size - 1
-    needed = 0
-    for node in range(size - 2):
-        if excess[node] > 0:
-            capacity[super_source][node] += excess[node]
-            needed += excess[node]
-        elif excess[node] < 0:
-            capacity[node][super_sink] += -excess[node]
-    return _max_flow(capacity, super_source, super_sink) == needed
-
-
-def _max_flow(capacity: list[list[int]], source: int, sink: int) -> int:
-    """Edmonds-Karp on a small dense graph (changes ``capacity`` into the residual).
-
-    The search follows each node's own edges (and their reverses, where residual
-    capacity appears), not every node: the ward × decile graph is sparse.
-    """
-    flow = 0
-    size = len(capacity)
-    neighbours = [
-        [v for v in range(size) if capacity[u][v] > 0 or capacity[v][u] > 0] for u in range(size)
-    ]
-    while True:
-        parent = [-1] * size
-        parent[source] = source
-        queue = [source]
-        for u in queue:
-            for v in neighbours[u]:
-                if parent[v] < 0 and capacity[u][v] > 0:
-                    parent[v] = u
-                    queue.append(v)
-            if parent[sink] >= 0:
-                break
-        if parent[sink] < 0:
-            return flow
-        push, v = 10**18, sink
-        while v != source:
-            push = min(push, capacity[parent[v]][v])
-            v = parent[v]
-        v = sink
-        while v != source:
-            capacity[parent[v]][v] -= push
-            capacity[v][parent[v]] += push
-            v = parent[v]
-        flow += push
+) -> list[int]:
+    """The hidden wards the two tables and the geography leave fewer values than they
+    need: ``need``, or every value of the ward's band when the band holds fewer."""
+    reach = {w: min(need, w_spans[w][1] - w_spans[w][0] + 1) for w in wards}
+    ranges = flows.ward_ranges(w_spans, d_spans, allowed, total, reach)
+    if ranges is None:  # no table fits: cannot happen with true spans; protect them all
+        return wards
+    return [w for w, (least, most) in ranges.items() if most - least + 1 < reach[w]]
 
 
 def _apply(

@@ -41,6 +41,8 @@ class RenderOptions:
     title: str | None = None
     suppress_below: int = DEFAULT_THRESHOLD
     internal: bool = False
+    json_indent: int | None = 2
+    """The JSON's indentation; ``None`` writes it compact (the service's answers)."""
 
 
 def environment(template_dir: Path | None = None) -> Environment:
@@ -81,7 +83,7 @@ def render(result: AuditResult, file_format: str, options: RenderOptions | None 
     """The result in one format, as bytes ready to write."""
     options = options or RenderOptions()
     if file_format == "json":
-        return result.to_json().encode("utf-8")
+        return result.to_json(indent=options.json_indent).encode("utf-8")
     if file_format == "html":
         return render_html(result, options).encode("utf-8")
     if file_format == "md":

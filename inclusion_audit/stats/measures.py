@@ -187,21 +187,30 @@ def dissimilarity_range(
         return None
     if sum(hi - lo + 1 for lo, hi in spans) * (rest + 1) > max_work:
         return None
-    inf = math.inf
-    low = [0.0] + [inf] * rest
-    high = [0.0] + [-inf] * rest
-    for k, (lo, hi) in zip(unknown, spans, strict=True):
-        new_low = [inf] * (rest + 1)
-        new_high = [-inf] * (rest + 1)
-        for x in range(lo, hi + 1):
-            cost = abs(x / n - pi[k])
-            # Completions whose running sum was s now reach s + x.
-            for s in range(rest + 1 - x):
-                if low[s] != inf:
-                    new_low[s + x] = min(new_low[s + x], low[s] + cost)
-                    new_high[s + x] = max(new_high[s + x], high[s] + cost)
+    # low[s] and high[s]: the least and greatest sum of costs over completions of the
+    # unknowns so far whose counts add up to s. Only sums from which the remaining
+    # unknowns can still reach ``rest`` are kept (the same values, far fewer states).
+    still_low = [sum(lo for lo, _ in spans[j:]) for j in range(len(spans) + 1)]
+    still_high = [sum(hi for _, hi in spans[j:]) for j in range(len(spans) + 1)]
+    low: dict[int, float] = {0: 0.0}
+    high: dict[int, float] = {0: 0.0}
+    for j, (k, (lo, hi)) in enumerate(zip(unknown, spans, strict=True)):
+        least, most = rest - still_high[j + 1], rest - still_low[j + 1]
+        new_low: dict[int, float] = {}
+        new_high: dict[int, float] = {}
+        for s, cheapest in low.items():
+            dearest = high[s]
+            for x in range(max(lo, least - s), min(hi, most - s) + 1):
+                cost = abs(x / n - pi[k])
+                # Completions whose running sum was s now reach s + x.
+                t = s + x
+                if t not in new_low:
+                    new_low[t], new_high[t] = cheapest + cost, dearest + cost
+                else:
+                    new_low[t] = min(new_low[t], cheapest + cost)
+                    new_high[t] = max(new_high[t], dearest + cost)
         low, high = new_low, new_high
-    if low[rest] == inf:
+    if rest not in low:
         return None
     return 0.5 * (base + low[rest]), 0.5 * (base + high[rest])
 
