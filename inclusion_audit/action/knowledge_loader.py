@@ -50,18 +50,19 @@ def load_knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
 
 
 def _default_path() -> Path:
-    # Found once per value of the reference-data setting: an audit asks six times,
-    # and each search looks at the file system.
-    return _default_path_for(os.environ.get(census.ENV_VAR) or None)
+    candidates = _candidates(os.environ.get(census.ENV_VAR) or None)
+    return next((c for c in candidates if c.is_file()), candidates[0])
 
 
 @lru_cache(maxsize=8)
-def _default_path_for(setting: str | None) -> Path:
-    candidates = (
+def _candidates(setting: str | None) -> tuple[Path, ...]:
+    # Worked out once per value of the reference-data setting (an audit asks six
+    # times, and resolving a path looks at every folder in it); whether each file
+    # is there is looked at every time.
+    return (
         census.reference_data_dir().resolve() / KNOWLEDGE_BASE_FILE,
         *(folder / KNOWLEDGE_BASE_FILE for folder in reference_data_candidates()),
     )
-    return next((c for c in candidates if c.is_file()), candidates[0])
 
 
 @lru_cache(maxsize=4)
