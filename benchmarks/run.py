@@ -729,17 +729,42 @@ def merge_results(
     agreement: Sequence[dict[str, Any]],
     machine_info: dict[str, Any],
     settings: dict[str, Any],
+    *,
+    only: bool = False,
 ) -> dict[str, Any]:
-    """Replace the measured groups in ``previous`` and keep the others."""
+    """Replace the measured groups in ``previous`` and keep the others.
+
+    With ``only`` (``--only``: some cases of a group re-measured), a group
+    already in ``previous`` keeps its other cases, its time and its machine;
+    each re-measured case replaces its namesake and carries its own time and
+    commit, which the tables show beside it.
+    """
     measured_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     groups: dict[str, Any] = dict(previous.get("groups", {}))
     for group in dict.fromkeys(o.group for o in outcomes):
+        cases = [o.to_dict() for o in outcomes if o.group == group]
+        checks = [a for a in agreement if a["group"] == group]
+        kept = groups.get(group)
+        if only and kept is not None:
+            stamped = {
+                c["key"]: {**c, "measured_at": measured_at, "commit": machine_info.get("commit")}
+                for c in cases
+            }
+            formats = {a["file_format"] for a in checks}
+            older = [a for a in kept.get("agreement", []) if a["file_format"] not in formats]
+            merged = [stamped.pop(c["key"], c) for c in kept["cases"]]
+            groups[group] = {
+                **kept,
+                "cases": merged + list(stamped.values()),
+                "agreement": older + checks,
+            }
+            continue
         groups[group] = {
             "measured_at": measured_at,
             "machine": machine_info,
             "settings": settings,
-            "cases": [o.to_dict() for o in outcomes if o.group == group],
-            "agreement": [a for a in agreement if a["group"] == group],
+            "cases": cases,
+            "agreement": checks,
         }
     return {"schema": 1, "groups": dict(sorted(groups.items(), key=_group_order))}
 
@@ -921,13 +946,14 @@ def _group_table(name: str, group: dict[str, Any]) -> list[str]:
     if name == "other":
         lines += ["| case | median s | runs | peak RSS MB | note |", "|---|---:|---:|---:|---|"]
         for case in cases:
+            note = "; ".join(filter(None, [case["note"], _remeasured(case, group)]))
             if case["status"] == "ok":
                 lines.append(
                     f"| {case['label']} | {case['median_seconds']:.3f} | {len(case['seconds'])} "
-                    f"| {case['peak_rss_mb']:.0f} | {case['note']} |"
+                    f"| {case['peak_rss_mb']:.0f} | {note} |"
                 )
             else:
-                lines.append(f"| {case['label']} | {_status_text(case)} | | | {case['note']} |")
+                lines.append(f"| {case['label']} | {_status_text(case)} | | | {note} |")
         return [*lines, ""]
     lines += [
         "| format | case | median s | × floor | min–max s | runs | peak RSS MB | × floor RSS |",
@@ -950,6 +976,9 @@ def _group_table(name: str, group: dict[str, Any]) -> list[str]:
                 f"| {min(times):.3f}–{max(times):.3f} | {len(times)} "
                 f"| {case['peak_rss_mb']:.0f} | {rss_ratio} |"
             )
+    for case in cases:
+        if _remeasured(case, group):
+            lines += ["", f"{case['label']} ({case['file_format']}): {_remeasured(case, group)}."]
     for check in group.get("agreement", []):
         if "pandas_max_relative_difference" in check:
             verdict = "agree" if check["agree"] else "**disagree**"
@@ -962,6 +991,14 @@ def _group_table(name: str, group: dict[str, Any]) -> list[str]:
                 f"{'match' if not check.get('floor_problems') else 'differ'}."
             )
     return [*lines, ""]
+
+
+def _remeasured(case: dict[str, Any], group: dict[str, Any]) -> str:
+    """When and at what commit a case re-measured alone (``--only``) was, if so."""
+    if case.get("measured_at", group["measured_at"]) == group["measured_at"]:
+        return ""
+    commit = f" at commit {case['commit']}" if case.get("commit") else ""
+    return f"re-measured alone {case['measured_at']}{commit}"
 
 
 def _status_text(case: dict[str, Any]) -> str:
@@ -1137,7 +1174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         agreement += check_agreement(group_outcomes, cases)
 
     settings = {"warmup": warmup, "bytecode_cache": bytecode_cache}
-    results = merge_results(load_results(results_path), outcomes, agreement, machine(), settings)
+    results = merge_results(
+        load_results(results_path),
+        outcomes,
+        agreement,
+        machine(),
+        settings,
+        only=bool(args.only),
+    )
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", "utf-8")
     if markdown_path is not None:

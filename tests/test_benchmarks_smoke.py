@@ -8,10 +8,15 @@ with the pandas + scipy + statsmodels baseline and with the floor's raw counts.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 RUNNER = REPO / "benchmarks" / "run.py"
@@ -70,3 +75,48 @@ def test_smoke_run_leaves_the_committed_results_alone(tmp_path: Path) -> None:
     )
     assert {path: path.stat().st_mtime_ns for path in tracked if path.exists()} == before
     assert (tmp_path / "results.json").exists()
+
+
+def _runner(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """benchmarks/run.py as a module (it imports its neighbour spec.py)."""
+    monkeypatch.syspath_prepend(str(RUNNER.parent))
+    spec = importlib.util.spec_from_file_location("benchmarks_run", RUNNER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_only_replaces_the_cases_it_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--only re-measures some cases of a group: the others stay, with their time and machine,
+    and the re-measured ones say when and at what commit they were measured."""
+    run = _runner(monkeypatch)
+
+    def outcome(key: str, seconds: float) -> Any:
+        return run.Outcome(
+            key, "other", key, f"case {key}", None, "ok", [seconds], [100 * 1024], note="n"
+        )
+
+    old_machine = {"commit": "aaaaaaa", "cpu": "x"}
+    first = run.merge_results({}, [outcome("a", 1.0), outcome("b", 2.0)], [], old_machine, {})
+    again = run.merge_results(
+        first, [outcome("b", 3.0)], [], {"commit": "bbbbbbb", "cpu": "x"}, {}, only=True
+    )
+    group = again["groups"]["other"]
+    assert [c["key"] for c in group["cases"]] == ["a", "b"]
+    assert [c["median_seconds"] for c in group["cases"]] == [1.0, 3.0]
+    assert group["machine"] == old_machine
+    assert group["measured_at"] == first["groups"]["other"]["measured_at"]
+    assert "measured_at" not in group["cases"][0]
+    assert group["cases"][1]["commit"] == "bbbbbbb"
+    table = run._group_table("other", {**group, "measured_at": "earlier"})
+    rows = [line for line in table if line.startswith(("| case a", "| case b"))]
+    assert rows[0].endswith("| n |")
+    assert rows[1].endswith(
+        f"| n; re-measured alone {group['cases'][1]['measured_at']} at commit bbbbbbb |"
+    )
+
+    # Without --only the group is replaced whole, as before.
+    whole = run.merge_results(first, [outcome("b", 3.0)], [], old_machine, {})
+    assert [c["key"] for c in whole["groups"]["other"]["cases"]] == ["b"]

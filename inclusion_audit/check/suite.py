@@ -29,10 +29,10 @@ answers, the identifiers to how many rows each one is on, the event column to
 its blank rows. The suite validates that compact table (a few hundred cells, in
 pandas), and the row counts of every failure come from the same counts. This
 keeps a million-row check within a second of Great Expectations' own import
-time (about 2.5 s), which is done in a thread while polars reads. The
-``check`` command also imports pandas without pyarrow
-(``import_pandas_without_pyarrow``), which keeps it under 300 MB where
-pyarrow is installed.
+time, which is done in a thread while polars reads. The ``check`` command
+also imports Great Expectations without pyarrow and with ``scipy.stats``
+left until used (``light_great_expectations_import``): the suite needs
+neither, and together they are about 95 MB of a million-row check's peak.
 
 The module is longer than most because it is one thing: the suite, the
 expectations it is built from, and the mapping of Great Expectations' results
@@ -425,16 +425,25 @@ def _repeated_ids(
 ) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
     """Each repeated identifier's (rows, first spreadsheet row), and the distinct rows per id.
 
-    One streaming pass groups the identifiers' 64-bit hashes (about 12 MB for a
-    million distinct ones); only when some repeat does a second pass find the
+    One streaming pass reads the identifiers' 64-bit hashes (8 MB for a million);
+    sorted, a repeated hash sits next to its copies, so comparing each with its
+    neighbour finds every repeat without a hash table over all of them (a
+    group-by took 40 MB more at a million rows, while Great Expectations is
+    being imported beside it). Only when some repeat does a second pass find the
     rows they start on.
     """
     identifier = pl.col(id_column).cast(pl.String).str.strip_chars()
     hashed = table.frame.select(pl.when(identifier != "").then(identifier.hash(seed=0)).alias("id"))
-    (counts,) = collect_all(table, [hashed.drop_nulls().group_by("id").agg(pl.len())])
-    once = counts.filter(pl.col("len") == 1).height
-    repeats = counts.filter(pl.col("len") > 1)
-    rows_per_id = tuple(sorted(set(repeats["len"].to_list()) | ({1} if once else set())))
+    (ids,) = collect_all(table, [hashed.drop_nulls()])
+    ordered = ids.to_series().sort()
+    del ids  # the unsorted copy goes before the comparison
+    # Each repeated hash once per row beyond its first.
+    extra = ordered.filter(ordered == ordered.shift(1))
+    distinct = ordered.len() - extra.len()
+    del ordered
+    repeats = extra.value_counts(name="extra")
+    once = distinct > repeats.height
+    rows_per_id = tuple(sorted({n + 1 for n in repeats["extra"]} | ({1} if once else set())))
     if repeats.is_empty():
         return (), rows_per_id
     (firsts,) = collect_all(
@@ -499,26 +508,66 @@ def _compact_frame(tallies: _Tallies, plans: Sequence[_Plan], rules: CheckRules)
     )
 
 
-_light_pandas = False
+_light_imports = False
 
 
-def import_pandas_without_pyarrow() -> None:
-    """Let ``check`` import pandas without pyarrow, for a process that only checks.
+def light_great_expectations_import() -> None:
+    """Let ``check`` import Great Expectations without what it does not use, for a process
+    that only checks.
 
-    pandas 3 imports pyarrow (about 33 MB resident) as it is imported, when
-    pyarrow is installed, to back its string type. The compact table Great
-    Expectations validates is a few hundred cells of Python objects and never
-    needs it: a ``[check]`` install has no pyarrow at all. Hiding it while
-    Great Expectations (and with it pandas) is imported keeps a million-row
-    check under 300 MB where pyarrow happens to be installed.
+    Two parts of Great Expectations' import are never used by the suite and
+    cost about 95 MB of the 300 MB a million-row check may take:
 
-    It changes pandas for the whole process (no pyarrow-backed types), so only
-    a program that owns its process calls it: the ``check`` command does; the
-    library and the web service do not. Nothing happens once pandas or pyarrow
-    is imported.
+    - pandas 3 imports pyarrow (about 33 MB resident) as it is imported, when
+      pyarrow is installed, to back its string type. The compact table Great
+      Expectations validates is a few hundred cells of Python objects and never
+      needs it (a ``[check]`` install has no pyarrow at all), so it is hidden
+      while Great Expectations, and with it pandas, is imported.
+    - ``scipy.stats`` (about 60 MB and 1 s of the import) is imported by three
+      Great Expectations modules (the KL-divergence expectation and two
+      Kolmogorov-Smirnov metrics) for use inside their functions only. It is
+      registered as a lazy module (``importlib.util.LazyLoader``): Great
+      Expectations' ``from scipy import stats`` binds it without running it,
+      and it is loaded in full the first time anything uses it, so any
+      expectation works as before; the ones the suite runs never touch it.
+
+    It changes imports for the whole process (no pyarrow-backed pandas types),
+    so only a program that owns its process calls it: the ``check`` command
+    does; the library and the web service do not. Nothing happens once Great
+    Expectations is imported; pyarrow stays importable if pandas or pyarrow
+    already is, and ``scipy.stats`` is left alone once imported.
     """
-    global _light_pandas
-    _light_pandas = True
+    global _light_imports
+    _light_imports = True
+
+
+def defer_import(name: str) -> bool:
+    """Register module ``name`` to be loaded at its first use rather than its import.
+
+    ``import``/``from`` statements that find it already in ``sys.modules`` (as
+    ``from package import name`` does once the parent holds it) get a lazy
+    module whose code runs when an attribute of it is first read. Returns
+    False, changing nothing, when the module is already imported or cannot
+    be found.
+    """
+    if name in sys.modules:
+        return False
+    try:
+        spec = importlib.util.find_spec(name)  # imports the parent package, if any
+    except (ImportError, ValueError):
+        return False
+    if spec is None or spec.loader is None:
+        return False
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:
+        # As the import system binds a submodule to its package once imported.
+        setattr(sys.modules[parent], child, module)
+    return True
 
 
 def _gx() -> Any:
@@ -528,11 +577,14 @@ def _gx() -> Any:
     warnings.filterwarnings(
         "ignore", message=r"module 'sre_\w+' is deprecated", category=DeprecationWarning
     )
-    hide = _light_pandas and not {"pandas", "pyarrow"} & sys.modules.keys()
+    light = _light_imports and "great_expectations" not in sys.modules
+    hide = light and not {"pandas", "pyarrow"} & sys.modules.keys()
     if hide:
         # A None entry makes ``import pyarrow`` raise ImportError, which pandas
         # and Great Expectations take as "not installed".
         sys.modules["pyarrow"] = None  # type: ignore[assignment]
+    if light:
+        defer_import("scipy.stats")
     try:
         import great_expectations as gx
     finally:

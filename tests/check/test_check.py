@@ -22,7 +22,13 @@ from hypothesis import strategies as st
 
 from inclusion_audit.audit import audit_register
 from inclusion_audit.check.report import to_junit_xml, to_text
-from inclusion_audit.check.suite import CheckRules, _gx, check_register
+from inclusion_audit.check.suite import (
+    CheckRules,
+    _gx,
+    _repeated_ids,
+    check_register,
+    defer_import,
+)
 from inclusion_audit.cli.app import cli
 from inclusion_audit.errors import UnknownValuesError
 from inclusion_audit.ingest.readers import read_table
@@ -309,6 +315,55 @@ def test_check_passes_exactly_when_the_audit_can_run(
     assert sex.unexpected_count == unknown
 
 
+# Identifiers as typed: repeats, blanks, spaces around, and numbers with leading zeros.
+_IDS = ["P1", "P2", " P1 ", "p1", "", "   ", "007", "7", "P3", "P3"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=st.lists(st.sampled_from(_IDS), max_size=40))
+def test_repeated_ids_agree_with_a_counter(
+    ids: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Repeats found by sorting hashes equal a Counter over the stripped identifiers."""
+    path = tmp_path_factory.mktemp("ids") / "register.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["ID", "Sex"], *([i, "Female"] for i in ids)])
+    stripped = [i.strip() for i in ids]
+    counts = Counter(i for i in stripped if i)
+    firsts = {i: stripped.index(i) + 2 for i in counts}  # the header is row 1
+    repeats = [(n, firsts[i]) for i, n in counts.items() if n > 1]
+    expected = tuple(sorted(repeats, key=lambda repeat: repeat[1]))
+    repeated, rows_per_id = _repeated_ids(read_table(path), "ID")
+    assert repeated == expected
+    assert rows_per_id == tuple(sorted(set(counts.values())))
+
+
+def test_deferred_module_runs_at_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`from package import module` binds a deferred module without running it; reading an
+    attribute of it runs it, once, and it then behaves as if imported normally."""
+    package = tmp_path / "deferpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "heavy.py").write_text(
+        "import sys\nsys.modules['deferpkg'].runs = getattr(sys.modules['deferpkg'], 'runs', 0) + 1"
+        "\nVALUE = 42\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("deferpkg", "deferpkg.heavy"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert defer_import("deferpkg.heavy")
+    from deferpkg import heavy  # type: ignore[import-not-found]
+
+    package_module = sys.modules["deferpkg"]
+    assert getattr(package_module, "runs", 0) == 0
+    assert heavy.VALUE == 42
+    assert package_module.runs == 1
+    assert not defer_import("deferpkg.heavy")  # already imported: left alone
+    assert not defer_import("deferpkg.missing")
+    assert not defer_import("no_such_package_anywhere.heavy")
+
+
 def test_sampled_answers_are_clipped_and_escaped(write_csv: WriteCsv, small_reference: Path):
     long = "Alice Smith, 12 High St, SW1A 1AA " * 100
     path = write_csv("wild.csv", [["Sex"], [long], ["\u202eelaM"], ["Female"]])
@@ -338,7 +393,9 @@ def test_characteristics_named_like_internal_columns(write_csv: WriteCsv) -> Non
 
 _CHECK_WITHOUT_PYARROW = """
 import atexit, sys
-atexit.register(lambda: print("pyarrow" in sys.modules, "pandas" in sys.modules, file=sys.stderr))
+# scipy.stats is bound (Great Expectations imports it) but never run: its submodules never load.
+atexit.register(lambda: print("pyarrow" in sys.modules, "pandas" in sys.modules,
+    "scipy.stats" in sys.modules, "scipy.stats._stats_py" in sys.modules, file=sys.stderr))
 sys.argv = ["inclusion-audit", "check", *sys.argv[1:]]
 from inclusion_audit.cli.app import main
 main()
@@ -348,10 +405,12 @@ main()
 def test_the_command_checks_without_loading_pyarrow(
     messy: Path, small_reference: Path, tmp_path: Path
 ) -> None:
-    """pandas 3 would load pyarrow (33 MB) as it is imported; `check` needs none of it.
+    """pandas 3 would load pyarrow (33 MB) as it is imported, and Great Expectations
+    scipy.stats (60 MB); `check` needs neither, and runs scipy.stats only if used.
 
     Run as its own process, as a user runs it, so pandas is imported there for
-    the first time: same expectations, counts and rows as the library's result.
+    the first time: same expectations, counts and rows as the library's result,
+    and the same verdicts and observed values from Great Expectations.
     """
     output = tmp_path / "check.json"
     done = subprocess.run(
@@ -372,11 +431,15 @@ def test_the_command_checks_without_loading_pyarrow(
         timeout=300,
     )
     assert done.returncode == 1, done.stderr
-    assert done.stderr.strip().splitlines()[-1] == "False True"
+    assert done.stderr.strip().splitlines()[-1] == "False True True False"
     expected = check_register(read_table(messy), read_reference_csv(small_reference))
     got = json.loads(output.read_text(encoding="utf-8"))
     keys = ("key", "success", "element_count", "unexpected_count", "problems", "message")
     wanted = json.loads(json.dumps(expected.to_dict(), default=str))
     assert [{k: e[k] for k in keys} for e in got["expectations"]] == [
         {k: e[k] for k in keys} for e in wanted["expectations"]
+    ]
+    results = ("success", "result")
+    assert [{k: r[k] for k in results} for r in got["great_expectations"]["results"]] == [
+        {k: r[k] for k in results} for r in wanted["great_expectations"]["results"]
     ]
