@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -134,6 +135,13 @@ def check(
           --junit-xml reports/register.xml --json reports/register.json
       inclusion-audit check 'data/*.csv' --area Lambeth --junit-xml reports/registers.xml
     """
+    if "polars" not in sys.modules:
+        # One polars thread, set before polars starts its pool: polars counts while Great
+        # Expectations is imported (the longer of the two) on another core, and its
+        # streaming buffers grow with its threads (1M rows: 131 MB with one thread, 148 MB
+        # with two, 204 MB with eight), which would put a many-core CI runner over 300 MB.
+        # A value set by the user wins.
+        os.environ.setdefault("POLARS_MAX_THREADS", "1")
     from inclusion_audit.check.report import (
         to_github_annotations,
         to_json,
