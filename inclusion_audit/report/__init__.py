@@ -4,7 +4,7 @@
 recommendations included); ``render`` writes HTML, Markdown, CSV and PDF through
 Jinja2 templates, with ``context`` (the documented template contract),
 ``charts`` (chart geometry) and ``formatters`` (numbers and status words);
-``outputs`` plans and writes files atomically.
+``weasy`` imports WeasyPrint for the PDF; ``outputs`` plans and writes files atomically.
 
 Imports: every layer below (``vocab`` … ``action``) and the base modules.
 """

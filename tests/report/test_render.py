@@ -316,3 +316,42 @@ def test_several_formats_share_one_html_rendering(example_result) -> None:
     assert outputs["html"] == render(example_result, "html")
     assert outputs["pdf"].startswith(b"%PDF")
     assert outputs["json"] == render(example_result, "json")
+
+
+def test_one_environment_per_template_folder_and_shipped_templates_kept_compiled(
+    tmp_path, example_result
+) -> None:
+    from inclusion_audit.report.render import environment
+
+    assert environment() is environment()
+    assert environment(tmp_path) is not environment()
+    # A council's own templates are never written anywhere.
+    assert environment(tmp_path).bytecode_cache is None
+    cache = environment().bytecode_cache
+    assert cache is not None
+    render(example_result, "html")
+    template = environment().get_template("report.html")
+    assert template.filename is not None
+    kept = Path(cache.directory) / (
+        cache.pattern % cache.get_cache_key("report.html", template.filename)
+    )
+    assert kept.is_file()
+
+
+def test_a_cache_that_cannot_be_used_only_means_compiling(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from jinja2 import DictLoader, Environment
+
+    from inclusion_audit.report import render as render_module
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    assert render_module._shipped_bytecode_cache() is None
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cache = render_module._shipped_bytecode_cache()
+    assert cache is not None
+    cache.directory = str(tmp_path / "gone")
+    env = Environment(loader=DictLoader({"t.html": "{{ 1 + 1 }}"}), bytecode_cache=cache)
+    assert env.get_template("t.html").render() == "2"
