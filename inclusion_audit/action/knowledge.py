@@ -75,6 +75,9 @@ class Source:
         return f"{self.citation}, {self.url}" if self.url else self.citation
 
 
+_ANSWERS_KEPT = 4096
+
+
 @dataclass(frozen=True)
 class GroupSpec:
     """A group a barrier affects: exact labels, an age range, or every missed group."""
@@ -83,6 +86,10 @@ class GroupSpec:
     categories: frozenset[str] = frozenset()
     ages: tuple[int, int | None] | None = None
     weight: float = 1.0
+    _answers: dict[tuple[str, str], bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """``matches``' answers so far: an audit asks about each group hundreds of times."""
 
     @property
     def is_any(self) -> bool:
@@ -98,6 +105,17 @@ class GroupSpec:
         """
         if self.characteristic is None:
             return True
+        known = self._answers.get((characteristic, category))
+        if known is None:
+            if len(self._answers) >= _ANSWERS_KEPT:  # an uploaded reference's own labels
+                self._answers.clear()
+            known = self._answers[characteristic, category] = self._matches(
+                characteristic, category
+            )
+        return known
+
+    def _matches(self, characteristic: str, category: str) -> bool:
+        assert self.characteristic is not None
         if characteristic_family(self.characteristic) != characteristic_family(characteristic):
             return False
         if self.ages is not None:

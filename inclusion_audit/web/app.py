@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -103,13 +103,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             headers=error.headers,
         )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
+    app.add_middleware(SecurityHeaders, headers=HEADERS)
     app.add_middleware(
         BodyGuard,
         max_bytes=(settings.max_upload_mb + _UPLOAD_SLACK_MB) * 1024 * 1024,
@@ -123,6 +117,37 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
         app.include_router(history_pages.router)
     return app
+
+
+class SecurityHeaders:
+    """Add ``headers`` to every response that does not set them itself.
+
+    Plain ASGI: it only touches the response's start message. (Starlette's
+    ``@app.middleware("http")`` passes every response body through a stream of
+    its own, a cost on each of the many audits a second a service answers.)
+    """
+
+    def __init__(self, app: Any, *, headers: dict[str, str]) -> None:
+        self.app = app
+        self.headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers.items()
+        ]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in self.headers if n not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 async def _sweep_every(scratch: Scratch, settings: ServiceSettings) -> None:
