@@ -134,6 +134,10 @@ def test_lambeth_tallies(tmp_path) -> None:
         "Waterloo & South Bank": 1,
     }
     assert len(wards) == 25
+    # The public geography the disclosure step reads: every ward, in label order (the
+    # same JSON in every run).
+    assert list(block["ward_deciles"]) == sorted(wards)
+    assert block["ward_deciles"]["Brixton Windrush"]
     # Not found rows are spreadsheet rows (header = row 1).
     assert block["not_found_rows"] == [16, 17, 18, 19, 20, 21]
 
