@@ -7,6 +7,7 @@ that is not a pure addition.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -395,7 +396,7 @@ class WeightedResults:
 
     def to_dict(self) -> dict[str, Any]:
         """The results as plain JSON-ready data (exact counts: not for publishing)."""
-        data: dict[str, Any] = _plain(self)
+        data: dict[str, Any] = plain(self)
         return data
 
 
@@ -438,7 +439,7 @@ class AuditResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-ready data (no NaN or infinity anywhere)."""
-        data: dict[str, Any] = _plain(self)
+        data: dict[str, Any] = plain(self)
         ordered: dict[str, Any] = {
             "schema_version": data.pop("schema_version"),
             "method_version": data.pop("method_version"),
@@ -448,8 +449,8 @@ class AuditResult:
         for characteristic, raw in zip(
             self.characteristics, ordered["characteristics"], strict=True
         ):
-            raw["unknown_rate"] = _plain(characteristic.unknown_rate)
-            raw["unplaceable_rate"] = _plain(characteristic.unplaceable_rate)
+            raw["unknown_rate"] = plain(characteristic.unknown_rate)
+            raw["unplaceable_rate"] = plain(characteristic.unplaceable_rate)
             raw["answers_unreadable"] = characteristic.answers_unreadable
         return ordered
 
@@ -469,42 +470,32 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 """Each dataclass's field names, looked up once (``dataclasses.fields`` builds them anew)."""
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses as dicts (fields in order), tuples as lists, NaN and infinities as None.
+def plain(value: Any) -> Any:
+    """Dataclasses as dicts (fields in order), tuples as lists, dates as ISO text, NaN and
+    infinities as None: JSON-ready data.
 
     What ``dataclasses.asdict`` and a pass replacing those values give, in one
     pass without ``asdict``'s deep copies: the audit converts a result three times
-    (twice for disclosure control, once for the JSON). The common exact types
-    are tested first; subclasses (``Status`` is a ``str``) take the general path.
+    (twice for disclosure control, once for the JSON), a review of 1,000 events
+    about 400,000 values. The common exact types are tested first; subclasses
+    (``Status`` is a ``str``) take the general path.
     """
     kind = type(value)
     if kind is str or kind is int or value is None or kind is bool:
         return value
     if kind is float:
         return value if math.isfinite(value) else None
-    if kind is list or kind is tuple:
-        return [_plain(v) for v in value]
-    if kind is dict:
-        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
     names = _FIELD_NAMES.get(kind)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES.setdefault(kind, tuple(f.name for f in fields(value)))
     if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
+        return {name: plain(getattr(value, name)) for name in names}
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, str | int):
-        return value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if is_dataclass(value) and not isinstance(value, type):
-        _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
-        return _plain(value)
-    return value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     return value

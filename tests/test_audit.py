@@ -17,7 +17,7 @@ from inclusion_audit import AuditConfig, Status, audit_register, read_reference_
 from inclusion_audit.action.event import load_event
 from inclusion_audit.errors import RegisterError, UnknownValuesError
 from inclusion_audit.ingest.readers import read_table
-from inclusion_audit.result import AuditResult, _plain
+from inclusion_audit.result import AuditResult, plain
 
 from .conftest import EXAMPLES, register_rows
 
@@ -197,7 +197,7 @@ def test_plain_data_is_asdict_with_lists_and_no_nan(example_register, example_re
     assert result.barriers and result.recommendations and result.event
     for value in (result, odd):
         expected = json.dumps(finite(asdict(value)), allow_nan=False)
-        assert json.dumps(_plain(value), allow_nan=False) == expected
+        assert json.dumps(plain(value), allow_nan=False) == expected
 
 
 @st.composite

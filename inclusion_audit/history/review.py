@@ -42,7 +42,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from inclusion_audit import __version__
@@ -50,7 +50,7 @@ from inclusion_audit.config import AuditConfig
 from inclusion_audit.errors import InputError
 from inclusion_audit.findings.verdicts import BinomialEvidence, PooledEvidence, Question, judge
 from inclusion_audit.history.store import StoredCharacteristic, StoredEvent
-from inclusion_audit.result import METHOD_VERSION, Status
+from inclusion_audit.result import METHOD_VERSION, Status, plain
 from inclusion_audit.vocab.classifications import canonical_category
 
 REVIEW_SCHEMA_VERSION = "2.0"
@@ -157,7 +157,7 @@ class ReviewResult:
         }
         for item in fields(self):
             if item.name not in ("schema_version", "method_version", "tool_version"):
-                data[item.name] = _plain(getattr(self, item.name))
+                data[item.name] = plain(getattr(self, item.name))
         return data
 
     def to_json(self) -> str:
@@ -540,38 +540,3 @@ def _period_end(start: dt.date, by: str) -> dt.date:
     months = 1 if by == "month" else 3
     year, month = divmod(start.month - 1 + months, 12)
     return dt.date(start.year + year, month + 1, 1) - dt.timedelta(days=1)
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses to dicts, tuples to lists, dates to ISO text, non-finite floats to None.
-
-    The commonest types are tested first: a review of 1,000 events converts about
-    400,000 values.
-    """
-    kind = type(value)
-    if kind is str or kind is int or value is None or kind is bool:
-        return value
-    if kind is float:
-        return value if math.isfinite(value) else None
-    if kind is tuple or kind is list:
-        return [_plain(item) for item in value]
-    if kind is dict:
-        return {key: _plain(item) for key, item in value.items()}
-    names = _FIELD_NAMES.get(kind)
-    if names is None and is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES.setdefault(kind, tuple(item.name for item in fields(value)))
-    if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-"""Each dataclass's field names, read once."""

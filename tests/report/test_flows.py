@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import LinearConstraint
 
 from inclusion_audit.report.flows import ward_ranges
+
+from .test_places_attack import integer_range
 
 
 @st.composite
@@ -44,18 +46,7 @@ def _exact(w_spans, d_spans, allowed, total, ward) -> tuple[int, int]:
         for i, (low, high) in enumerate(spans):
             row = np.array([1.0 if p[axis] == i else 0.0 for p in pairs])
             constraints.append(LinearConstraint(row[None, :], low, high))
-    cells = np.array([1.0 if p[0] == ward else 0.0 for p in pairs])
-    ends = []
-    for sign in (1.0, -1.0):
-        found = milp(
-            sign * cells,
-            constraints=constraints,
-            integrality=np.ones(k),
-            bounds=Bounds(np.zeros(k), np.full(k, np.inf)),
-        )
-        assert found.status == 0, found.message
-        ends.append(round(sign * found.fun))
-    return ends[0], ends[1]
+    return integer_range(np.array([1.0 if p[0] == ward else 0.0 for p in pairs]), constraints)
 
 
 @settings(max_examples=150, deadline=None)

@@ -43,7 +43,6 @@ def places(draw: st.DrawFn) -> tuple[dict[str, list[str]], dict[tuple[str, str],
 def _attack(shown: dict, geography: dict[str, list[str]], joint: dict) -> dict[str, tuple]:
     ward_table, decile_table = shown["characteristics"]
     pairs = list(joint)
-    k = len(pairs)
     constraints = []
 
     def row(select) -> np.ndarray:
@@ -70,19 +69,27 @@ def _attack(shown: dict, geography: dict[str, list[str]], joint: dict) -> dict[s
     for group in ward_table["groups"]:
         if not group["suppressed"]:
             continue
-        cells = row(lambda p, c=group["category"]: p[0] == c)
-        ends = []
-        for sign in (1.0, -1.0):
-            result = milp(
-                sign * cells,
-                constraints=constraints,
-                integrality=np.ones(k),
-                bounds=Bounds(np.zeros(k), np.full(k, np.inf)),
-            )
-            assert result.status == 0, result.message
-            ends.append(round(sign * result.fun))
-        found[group["category"]] = tuple(ends)
+        found[group["category"]] = integer_range(
+            row(lambda p, c=group["category"]: p[0] == c), constraints
+        )
     return found
+
+
+def integer_range(cells: np.ndarray, constraints: list[LinearConstraint]) -> tuple[int, int]:
+    """The least and greatest sum of ``cells`` over whole non-negative tables that meet
+    ``constraints`` (two integer programmes)."""
+    k = len(cells)
+    ends = []
+    for sign in (1.0, -1.0):
+        result = milp(
+            sign * cells,
+            constraints=constraints,
+            integrality=np.ones(k),
+            bounds=Bounds(np.zeros(k), np.full(k, np.inf)),
+        )
+        assert result.status == 0, result.message
+        ends.append(round(sign * result.fun))
+    return ends[0], ends[1]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
