@@ -9,7 +9,6 @@ import math
 import re
 import sys
 from dataclasses import replace
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -166,14 +165,6 @@ def audit(
       inclusion-audit audit panel.csv --targets quotas.csv --area "Tower Hamlets" \\
           --format json --format html --format pdf --output out/
     """
-    from inclusion_audit.report.outputs import choose_formats, plan_outputs, write_all
-
-    chosen = choose_formats(formats, output)
-    if "pdf" in chosen and find_spec("weasyprint") is not None:
-        # Overlap WeasyPrint's import with the audit's (a missing extra is reported later).
-        from inclusion_audit.report.weasy import import_in_background
-
-        import_in_background()
     from inclusion_audit.action.event import load_event
     from inclusion_audit.action.recommendations import load_partners
     from inclusion_audit.audit import (
@@ -186,8 +177,10 @@ def audit(
     from inclusion_audit.ingest.mapping import read_mapping
     from inclusion_audit.ingest.readers import read_table
     from inclusion_audit.reference.sources import choose_reference
+    from inclusion_audit.report.outputs import choose_formats, plan_outputs, write_all
     from inclusion_audit.report.render import FILE_NAMES, RenderOptions, render_formats
 
+    chosen = choose_formats(formats, output)
     inputs = [
         p
         for p in (register, reference_file, targets_file, mapping_file, event_file, partners_file)

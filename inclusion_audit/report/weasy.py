@@ -39,13 +39,11 @@ _ABI = {
 
 
 _IMPORTING = threading.Lock()
+"""One import at a time: two threads swapping ``find_library`` could leave the shortcut in."""
 
 
 def import_weasyprint() -> ModuleType:
-    """``import weasyprint``, with the library search answered from ``ldconfig -p``.
-
-    Safe from several threads (one may have started it early, see ``import_in_background``).
-    """
+    """``import weasyprint``, with the library search answered from ``ldconfig -p``."""
     with _IMPORTING:
         if "weasyprint" not in sys.modules:
             try:
@@ -56,23 +54,9 @@ def import_weasyprint() -> ModuleType:
                 # WeasyPrint search as it always does (and say what is missing, if anything).
                 for name in [m for m in sys.modules if m.partition(".")[0] == "weasyprint"]:
                     del sys.modules[name]
-    import weasyprint  # noqa: F401  (waits for an import under way in another thread)
+    import weasyprint  # noqa: F401
 
     return sys.modules["weasyprint"]
-
-
-def import_in_background() -> None:
-    """Start importing WeasyPrint (~0.4 s) while the audit runs and the HTML is written.
-
-    The audit's polars queries and file reads release the GIL, so on two cores part of
-    the import overlaps them. A failed import is left for ``html_to_pdf`` to raise again.
-    """
-
-    def target() -> None:
-        with contextlib.suppress(BaseException):
-            import_weasyprint()
-
-    threading.Thread(target=target, name="import weasyprint", daemon=True).start()
 
 
 @contextlib.contextmanager

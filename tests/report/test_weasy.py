@@ -70,8 +70,3 @@ def test_the_import_is_tried_again_the_usual_way_when_the_shortcut_fails(
     module = weasy.import_weasyprint()
     assert first and module is not first[0]
     assert module.HTML is not None and sys.modules["weasyprint.text.ffi"].pango is not None
-
-
-def test_importing_in_the_background_leaves_a_whole_module() -> None:
-    weasy.import_in_background()
-    assert weasy.import_weasyprint().HTML is not None
