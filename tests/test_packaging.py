@@ -142,7 +142,7 @@ def test_wheel_holds_the_data_and_declares_the_extras(wheel: Path) -> None:
     }
     assert extras["pdf"] == {"weasyprint"}
     assert extras["check"] == {"great-expectations"}
-    assert extras["service"] == {"fastapi", "uvicorn", "python-multipart"}
+    assert extras["service"] == {"fastapi", "uvicorn", "python-multipart", "httptools", "uvloop"}
     assert extras["all"] == extras["pdf"] | extras["check"] | extras["service"]
 
 
