@@ -5,10 +5,12 @@
 The service runs as this script's child (``inclusion-audit serve`` on a free
 loopback port), so a benchmark runner that times this script measures the
 service's start-up too, and its peak memory covers the largest of the
-processes. Each client posts the bundled example register (240 people) to
-``/api/audit`` and every answer is checked: status 200 and the expected number
-of participants. The standard library only, so the driver adds nothing to
-measure.
+processes. ``--cpu`` also prints the CPU time (user + system, from ``/proc``)
+each of the service's processes spent per audit during the load: steadier than
+audits a second on a machine whose host takes time from it. Each client posts
+the bundled example register (240 people) to ``/api/audit`` and every answer is
+checked: status 200 and the expected number of participants. The standard
+library only, so the driver adds nothing to measure.
 """
 
 from __future__ import annotations
@@ -55,6 +57,36 @@ def multipart(fields: dict[str, str], register: Path) -> tuple[bytes, str]:
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+def service_cpu(root: int) -> dict[int, tuple[str, float]]:
+    """The CPU seconds (user + system) of ``root`` and every process under it, by pid,
+    with what each is ("web worker", "audit process", …); {} where /proc is missing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        kind = (
+            "audit process"
+            if "forkserver" in command
+            else "web worker"
+            if "spawn" in command
+            else "service"
+        )
+        found[int(entry.name)] = (int(fields[1]), kind, (int(fields[11]) + int(fields[12])) / tick)
+    family, grown = {root}, True
+    while grown:
+        grown = False
+        for pid, (parent, _, _) in found.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grown = True
+    return {pid: found[pid][1:] for pid in family if pid in found}
+
+
 def wait_until_up(port: int, service: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,6 +114,9 @@ def main() -> int:
     parser.add_argument("--register", type=Path, default=REGISTER)
     parser.add_argument("--participants", type=int, default=EXPECTED_PARTICIPANTS)
     parser.add_argument("--output", type=Path, help="write the measurements here as JSON")
+    parser.add_argument(
+        "--cpu", action="store_true", help="print each service process's CPU time per audit"
+    )
     args = parser.parse_args()
 
     port = free_port()
@@ -126,10 +161,12 @@ def main() -> int:
                 failures.append("wrong number of participants")
             return elapsed
 
+        cpu_before = service_cpu(service.pid)
         started = time.perf_counter()
         with ThreadPoolExecutor(args.clients) as pool:
             latencies = sorted(pool.map(one, range(args.requests)))
         wall = time.perf_counter() - started
+        cpu_after = service_cpu(service.pid)
     finally:
         service.send_signal(signal.SIGTERM)
         try:
@@ -157,6 +194,20 @@ def main() -> int:
             "max": round(latencies[-1] * 1000, 1),
         },
     }
+    if args.cpu:
+        per_audit = {
+            pid: (seconds - cpu_before.get(pid, (name, 0.0))[1]) * 1000 / args.requests
+            for pid, (name, seconds) in cpu_after.items()
+        }
+        measured["cpu_ms_per_audit"] = {
+            "processes": {
+                f"{cpu_after[pid][0]} {pid}": round(ms, 2) for pid, ms in per_audit.items() if ms
+            },
+            "total": round(sum(per_audit.values()), 2),
+        }
+        for process, ms in measured["cpu_ms_per_audit"]["processes"].items():
+            print(f"  {process}: {ms} ms of CPU per audit")
+        print(f"  the service: {measured['cpu_ms_per_audit']['total']} ms of CPU per audit")
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
