@@ -31,9 +31,10 @@ from inclusion_audit.cli.app import CONTEXT, cli, handle_errors
 @click.option(
     "--audit-processes",
     type=click.IntRange(min=1),
-    default=1,
+    default=2,
     show_default=True,
-    help="Audits run at once per worker, each in its own warm process.",
+    help="Audits run at once per worker, each in its own warm process (2: a worker that "
+    "the clients' connections happen to pick more often can still use two cores).",
 )
 @click.option(
     "--audit-memory-mb",

@@ -32,7 +32,7 @@ class ServiceSettings:
     """
 
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
-    audit_processes: int = 1
+    audit_processes: int = 2
     audit_memory_mb: int = 2048
     audit_seconds: float = 120.0
     audit_max_tasks: int = 500
@@ -59,7 +59,7 @@ class ServiceSettings:
         ``_AUDIT_MEMORY_MB``, ``_AUDIT_SECONDS``, ``_BODY_TIMEOUT`` and ``_SCRATCH``."""
         return cls(
             max_upload_mb=int(_positive("MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB, "megabytes")),
-            audit_processes=int(_positive("AUDIT_PROCESSES", 1, "processes")),
+            audit_processes=int(_positive("AUDIT_PROCESSES", 2, "processes")),
             audit_memory_mb=int(_positive("AUDIT_MEMORY_MB", 2048, "megabytes")),
             audit_seconds=_positive("AUDIT_SECONDS", 120, "seconds"),
             body_timeout=_positive("BODY_TIMEOUT", 30, "seconds"),
