@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -355,3 +356,27 @@ def test_a_cache_that_cannot_be_used_only_means_compiling(tmp_path, monkeypatch)
     cache.directory = str(tmp_path / "gone")
     env = Environment(loader=DictLoader({"t.html": "{{ 1 + 1 }}"}), bytecode_cache=cache)
     assert env.get_template("t.html").render() == "2"
+
+
+def test_a_withheld_similarity_is_one_figure_when_its_range_rounds_to_one(example_register) -> None:
+    from inclusion_audit.audit import run_audit
+    from inclusion_audit.reference.sources import choose_reference
+    from inclusion_audit.report.disclosure import DEFAULT_THRESHOLD, suppress_small_counts
+
+    source, _ = choose_reference(["Lambeth"], "16+", None, None)
+    result = run_audit(read_table(example_register), source)
+    shared = suppress_small_counts(result.to_dict(), DEFAULT_THRESHOLD)
+    soup = BeautifulSoup(render(result, "html").decode(), "html.parser")
+    rows = soup.select_one("section.summary").find_all("table")[0].select("tbody tr")
+    cells = {row.th.get_text(strip=True): row.find_all("td")[0] for row in rows}
+    ranged = [c for c in shared["characteristics"] if c["dissimilarity_low"] is not None]
+    assert ranged  # the example's wards and deciles hide small counts
+    for characteristic in ranged:
+        label = characteristic["name"].replace("imd_decile", "deprivation decile")
+        cell = cells[label.replace("_", " ").capitalize()]
+        for hidden in cell.select(".visually-hidden"):
+            hidden.extract()
+        shown = [int(x) for x in re.findall(r"(\d+)%", cell.get_text())]
+        least = round(100 * (1 - characteristic["dissimilarity_high"]))
+        most = round(100 * (1 - characteristic["dissimilarity_low"]))
+        assert shown == ([least] if least == most else [least, most]), (cell, least, most)
